@@ -1,0 +1,40 @@
+// The contract every health check implements: a name and run(ctx) → status, summary, details.
+import type { AppConfig } from "../config/schema.js";
+import type { AppLayout } from "../release/layout.js";
+
+export type CheckStatus = "ok" | "warning" | "critical" | "unknown";
+
+export interface CheckOutcome {
+  status: CheckStatus;
+  summary: string;
+  details: Record<string, unknown>;
+}
+
+export interface CheckResult extends CheckOutcome {
+  name: string;
+  durationMs: number;
+}
+
+export interface CheckContext {
+  app: AppConfig;
+  layout: AppLayout;
+  // --fix: repair what is safely repairable and record each change in `changes`.
+  fix: boolean;
+  changes: string[];
+}
+
+export interface Check {
+  name: string;
+  run(ctx: CheckContext): Promise<CheckOutcome>;
+}
+
+// Severity order for "the worst status wins": something that is certainly broken outranks a
+// check that could not tell, which outranks a warning.
+const SEVERITY: Record<CheckStatus, number> = { ok: 0, warning: 1, unknown: 2, critical: 3 };
+
+export function worstStatus(statuses: CheckStatus[]): CheckStatus {
+  return statuses.reduce<CheckStatus>(
+    (worst, s) => (SEVERITY[s] > SEVERITY[worst] ? s : worst),
+    "ok",
+  );
+}

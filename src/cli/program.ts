@@ -1,0 +1,133 @@
+// The command table: each command's arguments, loaded lazily from src/commands/<name>.ts.
+import { Command, Option } from "commander";
+
+// Parse argv and run one command; resolves to the command's exit code.
+export async function runCli(argv: string[]): Promise<{ command: string; code: number }> {
+  let outcome = { command: "", code: 0 };
+  const done = (command: string) => (code: number) => {
+    outcome = { command, code };
+  };
+  const program = new Command("agent")
+    .description("Keep a web app in step with its git branch and prove it is healthy")
+    .option(
+      "-c, --config <path>",
+      "config file (default: $DEPLOY_AGENT_CONFIG or /etc/deploy-agent/agent.yaml)",
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  const config = () => program.opts<{ config?: string }>().config;
+
+  program
+    .command("check")
+    .description(
+      "run every health check once (Nagios exit codes: 0 ok, 1 warning, 2 critical, 3 unknown)",
+    )
+    .argument("[app]", "app name (optional when only one app is configured)")
+    .option("--json", "machine-readable output")
+    .option("--fix", "repair ownership and modes, and say what changed")
+    .action(async (app: string | undefined, opts: { json?: boolean; fix?: boolean }) => {
+      const { checkCommand } = await import("../commands/check.js");
+      done("check")(
+        await checkCommand({ config: config(), app, json: !!opts.json, fix: !!opts.fix }),
+      );
+    });
+
+  program
+    .command("sync")
+    .description(
+      "deploy the branch head (or --ref): build, back up, switch, migrate, verify, roll back on failure",
+    )
+    .argument("[app]", "app name")
+    .option("--all", "every configured app")
+    .option("--boot", "boot mode: an unreachable remote is a warning, not a failure")
+    .option("--ref <ref>", "deploy this commit, tag or branch instead of the configured branch")
+    .action(
+      async (app: string | undefined, opts: { all?: boolean; boot?: boolean; ref?: string }) => {
+        const { syncCommand } = await import("../commands/sync.js");
+        done("sync")(
+          await syncCommand({
+            config: config(),
+            app,
+            all: !!opts.all,
+            boot: !!opts.boot,
+            ref: opts.ref,
+          }),
+        );
+      },
+    );
+
+  program
+    .command("rollback")
+    .description(
+      "go back to the previous (or named) release, restoring the DB if the newer one migrated",
+    )
+    .argument("[app]", "app name")
+    .option("--to <release>", "release directory name to return to")
+    .action(async (app: string | undefined, opts: { to?: string }) => {
+      const { rollbackCommand } = await import("../commands/rollback.js");
+      done("rollback")(await rollbackCommand({ config: config(), app, to: opts.to }));
+    });
+
+  program
+    .command("backup")
+    .description("online backup of the app's SQLite DB, verified, pruned to backups.keep")
+    .argument("[app]", "app name")
+    .option("--json", "machine-readable output")
+    .action(async (app: string | undefined, opts: { json?: boolean }) => {
+      const { backupCommand } = await import("../commands/backup.js");
+      done("backup")(await backupCommand({ config: config(), app, json: !!opts.json }));
+    });
+
+  program
+    .command("restore")
+    .description("stop the app, restore the DB from a backup (default: newest), start, verify")
+    .argument("[app]", "app name")
+    .argument("[backup]", "backup file name or path")
+    .action(async (app: string | undefined, backup: string | undefined) => {
+      const { restoreCommand } = await import("../commands/restore.js");
+      done("restore")(await restoreCommand({ config: config(), app, backup }));
+    });
+
+  program
+    .command("status")
+    .description("live release, last sync, last check, what is running")
+    .argument("[app]", "app name")
+    .option("--json", "machine-readable output")
+    .action(async (app: string | undefined, opts: { json?: boolean }) => {
+      const { statusCommand } = await import("../commands/status.js");
+      done("status")(await statusCommand({ config: config(), app, json: !!opts.json }));
+    });
+
+  program
+    .command("history")
+    .description("deployments and check results from the state DB")
+    .argument("[app]", "app name")
+    .option("--json", "machine-readable output")
+    .option("--since <when>", "only entries newer than this (duration like 24h, or a date)")
+    .addOption(new Option("--limit <n>", "at most this many entries of each kind").default("20"))
+    .action(
+      async (app: string | undefined, opts: { json?: boolean; since?: string; limit: string }) => {
+        const { historyCommand } = await import("../commands/history.js");
+        done("history")(
+          await historyCommand({
+            config: config(),
+            app,
+            json: !!opts.json,
+            since: opts.since,
+            limit: opts.limit,
+          }),
+        );
+      },
+    );
+
+  program
+    .command("daemon")
+    .description("the long-running service: scheduled checks, status endpoint, sd_notify")
+    .action(async () => {
+      const { daemonCommand } = await import("../commands/daemon.js");
+      done("daemon")(await daemonCommand({ config: config() }));
+    });
+
+  await program.parseAsync(argv, { from: "user" });
+  return outcome;
+}

@@ -1,0 +1,146 @@
+// Load agent.yaml: parse YAML, validate against the schema, then check it against the host.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import type { ZodError } from "zod";
+import { type ConfigProblem, ConfigError, UsageError } from "../errors.js";
+import { lookupGroupId, lookupUser } from "../system/accounts.js";
+import { resolveConfigPath } from "./paths.js";
+import { type AppConfig, type Config, configSchema } from "./schema.js";
+
+export interface LoadedConfig {
+  file: string;
+  config: Config;
+  apps: AppConfig[];
+}
+
+// Read and validate the config; throws ConfigError listing every problem, touching nothing.
+export async function loadConfig(flag?: string): Promise<LoadedConfig> {
+  const file = resolveConfigPath(flag);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "file not found" : `cannot read (${code ?? String(error)})`;
+    throw new ConfigError(file, [{ path: "", message: why }]);
+  }
+  const config = parseConfigText(file, text);
+  const problems = await checkAgainstHost(config);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  const apps = Object.entries(config.apps).map(([name, app]) => ({ ...app, name }));
+  return { file, config, apps };
+}
+
+// Parse and schema-check config text; pure, so unit tests can feed it strings.
+export function parseConfigText(file: string, text: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({
+        path: `line ${e.linePos?.[0]?.line ?? "?"}`,
+        message: `YAML syntax: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
+      })),
+    );
+  }
+  const result = configSchema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data;
+  throw new ConfigError(
+    file,
+    zodProblems(result.error, (keys) => lineOf(doc, lineCounter, keys)),
+  );
+}
+
+// Turn zod issues into "apps.shop.database.mode (line 12): expected ..." problems.
+function zodProblems(
+  error: ZodError,
+  line: (keys: PropertyKey[]) => number | undefined,
+): ConfigProblem[] {
+  return error.issues.map((issue) => {
+    const keys = [...issue.path];
+    if (issue.code === "unrecognized_keys") {
+      return {
+        path: formatPath(keys, line([...keys, issue.keys[0] ?? ""])),
+        message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`,
+      };
+    }
+    return { path: formatPath(keys, line(keys)), message: issue.message };
+  });
+}
+
+function formatPath(keys: PropertyKey[], line: number | undefined): string {
+  const joined = keys.map(String).join(".");
+  return line === undefined ? joined : `${joined} (line ${line})`;
+}
+
+// Line number of the YAML node at a key path, to point the operator at the spot.
+function lineOf(
+  doc: ReturnType<typeof parseDocument>,
+  counter: LineCounter,
+  keys: PropertyKey[],
+): number | undefined {
+  for (let n = keys.length; n > 0; n--) {
+    const node = doc.getIn(keys.slice(0, n), true) as
+      | { range?: [number, number, number] }
+      | undefined;
+    if (node?.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+// Rules the schema cannot express: accounts exist here, paths stay inside their app.
+async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
+  const problems: ConfigProblem[] = [];
+  const dirs = new Map<string, string>();
+  for (const [name, app] of Object.entries(config.apps)) {
+    const at = `apps.${name}`;
+    if (!(await lookupUser(app.user))) {
+      problems.push({ path: `${at}.user`, message: `no such user "${app.user}" on this host` });
+    }
+    if ((await lookupGroupId(app.group)) === undefined) {
+      problems.push({ path: `${at}.group`, message: `no such group "${app.group}" on this host` });
+    }
+    const other = dirs.get(app.dir);
+    if (other) problems.push({ path: `${at}.dir`, message: `same directory as app "${other}"` });
+    dirs.set(app.dir, name);
+    if (app.dir === "/") problems.push({ path: `${at}.dir`, message: "must not be /" });
+    if (app.database && isInside(path.join(app.dir, "releases"), app.database.path)) {
+      problems.push({
+        path: `${at}.database.path`,
+        message: "must not live inside releases/: it would be lost with the release",
+      });
+    }
+    app.permissions.forEach((entry, i) => {
+      if (!isInside(app.dir, entry.path)) {
+        problems.push({
+          path: `${at}.permissions.${i}.path`,
+          message: `must be inside the app directory ${app.dir}`,
+        });
+      }
+    });
+  }
+  return problems;
+}
+
+export function isInside(dir: string, candidate: string): boolean {
+  const rel = path.relative(dir, candidate);
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
+}
+
+// Pick the app a command acts on: the named one, or the only one.
+export function selectApp(loaded: LoadedConfig, name?: string): AppConfig {
+  if (name) {
+    const app = loaded.apps.find((a) => a.name === name);
+    if (!app) {
+      const known = loaded.apps.map((a) => a.name).join(", ");
+      throw new UsageError(`no app "${name}" in ${loaded.file} (configured: ${known})`);
+    }
+    return app;
+  }
+  if (loaded.apps.length === 1) return loaded.apps[0] as AppConfig;
+  throw new UsageError(
+    `${loaded.file} configures ${loaded.apps.length} apps (${loaded.apps.map((a) => a.name).join(", ")}): name one`,
+  );
+}

@@ -1,0 +1,138 @@
+// The schema of /etc/deploy-agent/agent.yaml: every key DESIGN.md documents, unknown keys refused.
+import { validate as isValidCron } from "node-cron";
+import { z } from "zod";
+import { parseDuration } from "./duration.js";
+
+// A duration: "60s", "5m", "1h" (a bare number means seconds), normalised to milliseconds.
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = typeof value === "number" ? value * 1000 : parseDuration(value);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a duration like "60s", "5m" or "1h", got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+// An octal file mode written as "664" or "0664". An unquoted 664 is read as the same digits,
+// because that is what an operator who types it means.
+const fileMode = z.union([z.string(), z.number().int()]).transform((value, ctx) => {
+  const text = String(value);
+  if (!/^0?[0-7]{3}$/.test(text)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected an octal file mode like "664", got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return Number.parseInt(text, 8);
+});
+
+const absolutePath = z.string().refine((p) => p.startsWith("/") && !p.split("/").includes(".."), {
+  message: "expected an absolute path without '..'",
+});
+
+// A path inside a release or shared/, so it can never point outside the app directory.
+const relativePath = z
+  .string()
+  .refine((p) => p !== "" && !p.startsWith("/") && !p.split("/").includes(".."), {
+    message: "expected a relative path inside the app without '..'",
+  });
+
+const unitName = (suffix: string) =>
+  z.string().regex(new RegExp(`^[A-Za-z0-9:_.\\\\@-]+\\${suffix}$`), {
+    message: `expected a systemd unit name ending in ${suffix}`,
+  });
+
+// A POSIX-ish user or group name; existence on the host is checked after parsing.
+const accountName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, {
+  message: "expected a user or group name",
+});
+
+const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http:// or https:// URL" });
+
+const cron = z.string().refine((expr) => isValidCron(expr), {
+  message: 'expected a 5-field cron expression like "*/15 * * * *"',
+});
+
+const positiveInt = z.number().int().positive();
+
+const repoSchema = z.strictObject({
+  url: z.string().min(1, "expected the git remote URL or path"),
+  branch: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]+$/, "expected a branch name")
+    .default("main"),
+  fetch_timeout: duration.default(60_000),
+});
+
+const hooksSchema = z.strictObject({
+  install: z.string().min(1).optional(),
+  migrate: z.string().min(1).optional(),
+  timeout: duration.default(600_000),
+});
+
+const databaseSchema = z.strictObject({
+  path: absolutePath,
+  mode: fileMode.default(0o664),
+  tables: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a table name"))
+    .default([]),
+  backups: z.strictObject({ keep: positiveInt.default(3) }).prefault({}),
+});
+
+const healthSchema = z.strictObject({
+  url: httpUrl,
+  version_field: z.string().min(1).default("version"),
+  requests: positiveInt.max(1000).default(20),
+  timeout: duration.default(5_000),
+});
+
+const permissionSchema = z.strictObject({
+  path: absolutePath,
+  mode: fileMode,
+  owner: accountName.optional(),
+  group: accountName.optional(),
+});
+
+export const appSchema = z.strictObject({
+  dir: absolutePath,
+  service: unitName(".service"),
+  socket: unitName(".socket").optional(),
+  user: accountName.default("www-data"),
+  group: accountName.default("www-data"),
+  repo: repoSchema,
+  linked: z.array(relativePath).default([]),
+  hooks: hooksSchema.prefault({}),
+  database: databaseSchema.optional(),
+  processes: z
+    .strictObject({ master: positiveInt.default(1), workers: z.number().int().min(0).default(3) })
+    .prefault({}),
+  health: healthSchema.optional(),
+  verify: z.strictObject({ timeout: duration.default(60_000) }).prefault({}),
+  releases: z.strictObject({ keep: z.number().int().min(2).default(5) }).prefault({}),
+  permissions: z.array(permissionSchema).default([]),
+  schedule: cron.default("*/15 * * * *"),
+  on_critical: z.enum(["none", "restart"]).default("none"),
+  poll: duration.optional(),
+});
+
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected "host:port"')
+  .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
+
+export const configSchema = z.strictObject({
+  apps: z
+    .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, "app names are lowercase words"), appSchema)
+    .refine((apps) => Object.keys(apps).length > 0, "expected at least one app"),
+  http: z.strictObject({ listen: listenAddress }).optional(),
+  history: z.strictObject({ retention: duration.default(30 * 86_400_000) }).prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type AppConfigFields = z.output<typeof appSchema>;
+// An app's configuration together with its name, as every command receives it.
+export type AppConfig = AppConfigFields & { name: string };

@@ -1,0 +1,54 @@
+// Naming, listing and pruning of the backups kept in <app.dir>/backups/.
+import { readdir, rm, stat } from "node:fs/promises";
+import path from "node:path";
+
+// <db file name>.<UTC stamp with ms>.bak, e.g. shop.db.20261123T101500123Z.bak; sorts by age.
+const BACKUP_NAME = /^(.+)\.(\d{8}T\d{9}Z)\.bak$/;
+
+export interface BackupFile {
+  name: string;
+  path: string;
+  takenAt: Date;
+  bytes: number;
+}
+
+// The file name a backup of `dbPath` taken at `at` gets.
+export function backupFileName(dbPath: string, at: Date = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:.]/g, "");
+  return `${path.basename(dbPath)}.${stamp}.bak`;
+}
+
+// Backups of one database in a directory, newest first. Kept-aside copies (`.failed-…`) and
+// temporary files are not backups and never counted.
+export async function listBackups(dir: string, dbPath: string): Promise<BackupFile[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const base = path.basename(dbPath);
+  const files: BackupFile[] = [];
+  for (const name of names) {
+    const match = BACKUP_NAME.exec(name);
+    if (!match || match[1] !== base) continue;
+    const file = path.join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) continue;
+    files.push({ name, path: file, takenAt: parseStamp(match[2] as string), bytes: info.size });
+  }
+  return files.sort((a, b) => b.name.localeCompare(a.name));
+}
+
+function parseStamp(stamp: string): Date {
+  const iso = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}.${stamp.slice(15, 18)}Z`;
+  return new Date(iso);
+}
+
+// Delete all but the newest `keep` backups (and any backup named in `protect`); returns deleted.
+export async function pruneBackups(
+  dir: string,
+  dbPath: string,
+  keep: number,
+  protect: string[] = [],
+): Promise<string[]> {
+  const backups = await listBackups(dir, dbPath);
+  const doomed = backups.slice(Math.max(keep, 1)).filter((b) => !protect.includes(b.path));
+  for (const backup of doomed) await rm(backup.path, { force: true });
+  return doomed.map((b) => b.path);
+}

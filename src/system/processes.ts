@@ -1,0 +1,57 @@
+// Read processes from /proc: parent, command line, working directory, cgroup.
+import { readdir, readFile, readlink } from "node:fs/promises";
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  argv: string[];
+  cwd: string | undefined;
+  // The cgroup path of the process in the hierarchy systemd manages (v2, or v1 name=systemd).
+  cgroup: string | undefined;
+}
+
+// One process, or undefined if it exited while we looked (a normal race, not an error).
+export async function readProcess(pid: number): Promise<ProcessInfo | undefined> {
+  try {
+    const [stat, cmdline, cgroupText] = await Promise.all([
+      readFile(`/proc/${pid}/stat`, "utf8"),
+      readFile(`/proc/${pid}/cmdline`, "utf8"),
+      readFile(`/proc/${pid}/cgroup`, "utf8"),
+    ]);
+    // The command name in stat may contain spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+    return {
+      pid,
+      ppid: Number(fields[1]),
+      argv: cmdline.split("\0").filter((a) => a !== ""),
+      cwd,
+      cgroup: systemdCgroupOf(cgroupText),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+// Every process on the host (kernel threads included; they have empty argv).
+export async function listProcesses(): Promise<ProcessInfo[]> {
+  const pids = (await readdir("/proc")).filter((d) => /^\d+$/.test(d)).map(Number);
+  const infos = await Promise.all(pids.map(readProcess));
+  return infos.filter((p): p is ProcessInfo => p !== undefined);
+}
+
+// Pick the cgroup path systemd uses from /proc/PID/cgroup: the v1 name=systemd line on hybrid
+// hosts (where units are tracked), else the unified "0::" line.
+export function systemdCgroupOf(text: string): string | undefined {
+  const lines = text.split("\n");
+  const named = lines.find((l) => l.includes(":name=systemd:"));
+  if (named) return named.slice(named.indexOf(":name=systemd:") + ":name=systemd:".length);
+  const unified = lines.find((l) => l.startsWith("0::"));
+  return unified?.slice(3);
+}
+
+// True when the process is inside the cgroup or one of its sub-cgroups.
+export function inCgroup(proc: ProcessInfo, controlGroup: string): boolean {
+  if (!proc.cgroup || !controlGroup) return false;
+  return proc.cgroup === controlGroup || proc.cgroup.startsWith(`${controlGroup}/`);
+}

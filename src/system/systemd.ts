@@ -1,0 +1,33 @@
+// Thin adapter over systemctl: unit properties, start/stop, and waiting for states.
+import { run } from "./run.js";
+
+export type UnitProperties = Record<string, string>;
+
+// Read selected properties of a unit (`systemctl show`), as strings.
+export async function showUnit(unit: string, properties: string[]): Promise<UnitProperties> {
+  const result = await run("systemctl", [
+    "show",
+    unit,
+    "--no-pager",
+    ...properties.map((p) => `--property=${p}`),
+  ]);
+  const props: UnitProperties = {};
+  for (const line of result.stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) props[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return props;
+}
+
+// systemctl start/stop/restart; systemctl itself waits for the job to finish.
+export async function unitAction(
+  action: "start" | "stop" | "restart" | "reset-failed",
+  unit: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  await run("systemctl", [action, unit], { timeoutMs });
+}
+
+export async function daemonReload(): Promise<void> {
+  await run("systemctl", ["daemon-reload"]);
+}
