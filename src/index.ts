@@ -2,7 +2,7 @@
 // Entry point of `agent` / `deploy-agent`: the only place that calls process.exit.
 import { CommanderError } from "commander";
 import { runCli } from "./cli/program.js";
-import { ExitCode, ExitError, describeError, exitCodeFor } from "./errors.js";
+import { describeError, ExitCode, ExitError, exitCodeFor } from "./errors.js";
 
 const argv = process.argv.slice(2);
 const COMMANDS = ["check", "sync", "rollback", "backup", "restore", "status", "history", "daemon"];

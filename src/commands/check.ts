@@ -1,11 +1,11 @@
 // `agent check`: run every health check once; Nagios exit codes, table or --json.
-import { runChecks, type CheckReport } from "../check/run-checks.js";
+import { type CheckReport, runChecks } from "../check/run-checks.js";
 import { loadConfig, selectApp } from "../config/load.js";
 import { NagiosCode } from "../errors.js";
+import { logger } from "../log.js";
 import { colourStatus, formatDuration, renderTable } from "../output/table.js";
 import { recordCheck } from "../state/check-records.js";
 import { openStateDb } from "../state/state-db.js";
-import { logger } from "../log.js";
 
 export interface CheckOptions {
   config?: string;

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { ZodError } from "zod";
-import { type ConfigProblem, ConfigError, UsageError } from "../errors.js";
+import { ConfigError, type ConfigProblem, UsageError } from "../errors.js";
 import { lookupGroupId, lookupUser } from "../system/accounts.js";
 import { resolveConfigPath } from "./paths.js";
 import { type AppConfig, type Config, configSchema } from "./schema.js";
