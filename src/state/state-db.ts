@@ -42,7 +42,13 @@ const MIGRATIONS: string[] = [
      duration_ms INTEGER NOT NULL,
      results TEXT NOT NULL             -- JSON array of {name,status,summary}
    );
-   CREATE INDEX checks_app ON checks(app, id);`,
+   CREATE INDEX checks_app ON checks(app, id);
+   CREATE TABLE app_memory (          -- small facts remembered between runs (e.g. last NRestarts)
+     app TEXT NOT NULL,
+     key TEXT NOT NULL,
+     value TEXT NOT NULL,
+     PRIMARY KEY (app, key)
+   );`,
 ];
 
 // Open (creating if needed) the state DB in WAL mode with synchronous=FULL: its records are
