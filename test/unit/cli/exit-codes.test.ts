@@ -1,0 +1,69 @@
+// The built CLI refuses bad input with documented exit codes and touches nothing.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../src/index.js");
+const dir = mkdtempSync(path.join(tmpdir(), "deploy-agent-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// Write a config whose app lives in a directory that must never be created.
+function configWith(appLines: string): string {
+  const file = path.join(dir, `agent-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(
+    file,
+    `apps:\n  shop:\n    dir: ${dir}/never\n    service: shop.service\n    repo: { url: /nowhere.git }\n${appLines}`,
+  );
+  return file;
+}
+
+async function agent(args: string[]) {
+  return execa("node", [CLI, ...args], {
+    reject: false,
+    env: { DEPLOY_AGENT_STATE_DIR: path.join(dir, "state") },
+  });
+}
+
+describe("exit codes", () => {
+  test("missing config file: 78 for backup, 3 (UNKNOWN) for check", async () => {
+    const backup = await agent(["--config", path.join(dir, "absent.yaml"), "backup"]);
+    assert.equal(backup.exitCode, 78);
+    assert.match(backup.stderr, /absent\.yaml[\s\S]*file not found/);
+    const check = await agent(["check", "--config", path.join(dir, "absent.yaml")]);
+    assert.equal(check.exitCode, 3);
+  });
+
+  test("schema error names file, key path and expectation; nothing is created", async () => {
+    const file = configWith("    database: { path: /srv/shop/shared/shop.db, mode: 'rw' }\n");
+    const result = await agent(["--config", file, "backup"]);
+    assert.equal(result.exitCode, 78);
+    assert.match(
+      result.stderr,
+      new RegExp(`${path.basename(file)}[\\s\\S]*apps\\.shop\\.database\\.mode.*octal`),
+    );
+    assert.equal(existsSync(`${dir}/never`), false);
+  });
+
+  test("a user that does not exist on this host is refused", async () => {
+    const file = configWith("    user: no-such-user-here\n");
+    const result = await agent(["--config", file, "backup"]);
+    assert.equal(result.exitCode, 78);
+    assert.match(result.stderr, /apps\.shop\.user: no such user "no-such-user-here"/);
+    const check = await agent(["--config", file, "check"]);
+    assert.equal(check.exitCode, 3);
+  });
+
+  test("unknown app name and unknown flags are usage errors (64), UNKNOWN for check", async () => {
+    const file = configWith("");
+    const unknownApp = await agent(["--config", file, "backup", "blog"]);
+    assert.equal(unknownApp.exitCode, 64);
+    assert.match(unknownApp.stderr, /no app "blog".*configured: shop/);
+    assert.equal((await agent(["backup", "--frobnicate"])).exitCode, 64);
+    assert.equal((await agent(["check", "--frobnicate"])).exitCode, 3);
+    assert.equal((await agent(["--help"])).exitCode, 0);
+  });
+});
