@@ -32,7 +32,11 @@ const COLOURS: Record<string, string> = {
 };
 
 // Colour a status word (or `text` standing for it) when writing to a terminal without NO_COLOR.
-export function colourStatus(status: string, text = status, stream = process.stdout): string {
+export function colourStatus(
+  status: string,
+  text = status,
+  stream: NodeJS.WriteStream = process.stdout,
+): string {
   const code = COLOURS[status];
   if (!code || !stream.isTTY || process.env.NO_COLOR) return text;
   return `\x1b[${code}m${text}\x1b[0m`;
