@@ -30,11 +30,14 @@ if ((node_major < 20)); then
   exit 1
 fi
 
-# npm ci only when the lock file changed since the last install, so repeated runs are fast.
+# Install exactly what the lock file pins, only when it changed since the last install, so
+# repeated runs are fast. `npm install` rather than `npm ci`: the lock cannot list biome's
+# macOS/Windows/musl binaries when the registry mirror has only the Linux ones, and `npm ci`
+# refuses such a lock as "out of sync"; `npm install` takes the same locked versions.
 stamp=node_modules/.deploy-agent-lock-hash
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
-  echo "deps: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "deps: npm install (from package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
 fi

@@ -18,8 +18,10 @@ echo "install: $PREFIX"
 staging="$PREFIX.new"
 rm -rf "$staging"
 mkdir -p "$staging"
-cp -a dist package.json package-lock.json LICENSE "$staging/"
-(cd "$staging" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+cp -a dist node_modules package.json package-lock.json LICENSE "$staging/"
+# The checkout's modules were built for this host by deps.sh; drop the dev-only ones rather than
+# rebuilding the native addons from source a second time.
+(cd "$staging" && npm prune --omit=dev --no-audit --no-fund --loglevel=error)
 # Swap in the new tree whole, so a failed upgrade leaves the old one working.
 if [[ -d $PREFIX ]]; then rm -rf "$PREFIX.old" && mv "$PREFIX" "$PREFIX.old"; fi
 mv "$staging" "$PREFIX"
