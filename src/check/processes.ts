@@ -1,0 +1,131 @@
+// Check "processes": the unit's cgroup holds exactly master + workers, and no copy runs outside.
+import { realpath } from "node:fs/promises";
+import type { AppConfig } from "../config/schema.js";
+import { cgroupPids } from "../system/cgroup.js";
+import { listProcesses, type ProcessInfo } from "../system/processes.js";
+import { isStray, selfAndAncestors } from "./strays.js";
+import type { Check, CheckOutcome } from "./types.js";
+import { readUnitState, type UnitState, unitStateOf } from "./unit-state.js";
+
+export interface StrayProcess {
+  pid: number;
+  cwd: string | null;
+  command: string;
+}
+
+export interface UnitProcesses {
+  unit: string;
+  mainPid: number;
+  masters: number[];
+  workers: number[];
+  // In the cgroup but neither master nor worker (e.g. a subprocess a worker started).
+  others: number[];
+  strays: StrayProcess[];
+  program: string | null;
+}
+
+export interface ProcessGroups {
+  masters: number[];
+  workers: number[];
+  others: number[];
+}
+
+export const processesCheck: Check = {
+  name: "processes",
+  async run(ctx) {
+    const found = await inspectUnitProcesses(ctx.app, await unitStateOf(ctx));
+    return evaluateProcesses(found, ctx.app.processes);
+  },
+};
+
+// Who runs in the unit's cgroup and which copies of its program run outside it.
+export async function inspectUnitProcesses(
+  app: AppConfig,
+  state?: UnitState,
+): Promise<UnitProcesses> {
+  const unit = state ?? (await readUnitState(app.service));
+  const [members, procs, realDir] = await Promise.all([
+    cgroupPids(unit.controlGroup),
+    listProcesses(),
+    realpath(app.dir).catch(() => app.dir),
+  ]);
+  const inUnit = new Set(members);
+  const groups = groupUnitProcesses(procs.filter((p) => inUnit.has(p.pid)));
+  const exclude = new Set([...inUnit, ...selfAndAncestors(procs)]);
+  const strays = unit.program
+    ? procs
+        .filter((p) =>
+          isStray(p, {
+            program: unit.program as string,
+            appDirs: [...new Set([app.dir, realDir])],
+            controlGroup: unit.controlGroup,
+            exclude,
+          }),
+        )
+        .map((p) => ({ pid: p.pid, cwd: p.cwd ?? null, command: p.argv.join(" ") }))
+    : [];
+  return {
+    unit: unit.unit,
+    mainPid: unit.mainPid,
+    ...groups,
+    strays,
+    program: unit.program ?? null,
+  };
+}
+
+// Split a cgroup's processes into masters (whose parent is outside the cgroup: what systemd
+// started, normally MainPID alone), workers (children of a master) and anything else.
+export function groupUnitProcesses(members: ProcessInfo[]): ProcessGroups {
+  const pids = new Set(members.map((p) => p.pid));
+  const masters = members.filter((p) => !pids.has(p.ppid)).map((p) => p.pid);
+  const masterSet = new Set(masters);
+  const workers = members.filter((p) => masterSet.has(p.ppid)).map((p) => p.pid);
+  const others = members
+    .filter((p) => !masterSet.has(p.pid) && !masterSet.has(p.ppid))
+    .map((p) => p.pid);
+  return { masters, workers, others };
+}
+
+// Judge what runs against the configured counts.
+export function evaluateProcesses(
+  found: UnitProcesses,
+  expected: { master: number; workers: number },
+): CheckOutcome {
+  const { masters, workers, others, strays, unit } = found;
+  const details = { ...found, expected };
+  const shape = `${masters.length} master${masters.length === 1 ? "" : "s"} + ${workers.length} worker${workers.length === 1 ? "" : "s"}`;
+  const pids = `master ${masters.join(" ") || "-"}, workers ${workers.join(" ") || "-"}`;
+  if (strays.length > 0) {
+    const list = strays.map((s) => `${s.pid}${s.cwd ? ` (cwd ${s.cwd})` : ""}`).join(", ");
+    return {
+      status: "critical",
+      summary: `${strays.length} stray ${found.program} outside ${unit}: pid ${list}`,
+      details,
+    };
+  }
+  if (masters.length === 0) {
+    return { status: "critical", summary: `no processes in ${unit}`, details };
+  }
+  if (masters.length !== expected.master || workers.length !== expected.workers) {
+    return {
+      status: "critical",
+      summary: `${shape}, expected ${expected.master} + ${expected.workers} (${pids})`,
+      details,
+    };
+  }
+  if (found.mainPid && !masters.includes(found.mainPid)) {
+    return {
+      status: "critical",
+      summary: `MainPID ${found.mainPid} is not the master of ${unit} (${pids})`,
+      details,
+    };
+  }
+  if (others.length > 0) {
+    return {
+      status: "warning",
+      summary: `${shape} and ${others.length} other process${others.length === 1 ? "" : "es"} (${others.join(" ")})`,
+      details,
+    };
+  }
+  return { status: "ok", summary: `${shape} (${pids})`, details };
+}

@@ -1,0 +1,168 @@
+// The health check: fresh-connection version probe and how its answers are judged.
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { formatVersionSplit, judgeProbe, shortVersion } from "../../../src/check/health.js";
+import { type ProbeAnswer, probeVersions } from "../../../src/check/version-probe.js";
+import { appSchema } from "../../../src/config/schema.js";
+
+const OLD = "abc123def4560000000000000000000000000000";
+const NEW = "def456abc1230000000000000000000000000000";
+
+function answer(version: string | null, pid = 1, error: string | null = null): ProbeAnswer {
+  return { httpStatus: error ? null : 200, version, pid, error, ms: 1 };
+}
+
+describe("formatVersionSplit", () => {
+  test("most common first, shas shortened to 12", () => {
+    const counts = new Map([
+      [NEW, 3],
+      [OLD, 7],
+    ]);
+    assert.equal(formatVersionSplit(counts), "7×abc123def456 3×def456abc123");
+  });
+
+  test("ties sort by name so the summary is stable", () => {
+    assert.equal(
+      formatVersionSplit(
+        new Map([
+          ["b", 2],
+          ["a", 2],
+        ]),
+      ),
+      "2×a 2×b",
+    );
+  });
+
+  test("short or non-hex versions are left alone", () => {
+    assert.equal(shortVersion("abc123"), "abc123");
+    assert.equal(shortVersion("v1.2.3"), "v1.2.3");
+  });
+});
+
+describe("judgeProbe", () => {
+  const probe = (answers: ProbeAnswer[], expected: string | null = OLD) => ({
+    url: "http://127.0.0.1:8000/health",
+    expected,
+    answers,
+  });
+
+  test("every answer agreeing with the live REVISION is ok and counts pids", () => {
+    const outcome = judgeProbe(probe([answer(OLD, 1), answer(OLD, 2), answer(OLD, 2)]));
+    assert.equal(outcome.status, "ok");
+    assert.equal(outcome.summary, "abc123def456 (3 requests, 2 pids)");
+    assert.deepEqual(outcome.details.pids, [1, 2]);
+  });
+
+  test("mixed versions are critical and the summary shows the split", () => {
+    const answers = [...Array(7).fill(answer(OLD)), ...Array(3).fill(answer(NEW, 2))];
+    const outcome = judgeProbe(probe(answers));
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /^mixed versions: 7×abc123def456 3×def456abc123/);
+  });
+
+  test("one consistent version that is not the live one is critical", () => {
+    const outcome = judgeProbe(probe([answer(NEW)]));
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /serving def456abc123, live release is abc123def456/);
+  });
+
+  test("failed requests are critical with the first error", () => {
+    const outcome = judgeProbe(probe([answer(OLD), answer(null, 0, "HTTP 500")]));
+    assert.equal(outcome.status, "critical");
+    assert.equal(outcome.summary, "1 of 2 requests failed: HTTP 500");
+  });
+
+  test("answers without the version field are critical", () => {
+    assert.match(judgeProbe(probe([answer(null)])).summary, /carry no version/);
+  });
+
+  test("no live release to compare with is unknown", () => {
+    assert.equal(judgeProbe(probe([answer(OLD)], null)).status, "unknown");
+  });
+});
+
+describe("probeVersions against a real HTTP server", () => {
+  let server: http.Server;
+  let port = 0;
+  let connections = 0;
+  let served = 0;
+  let mode: "ok" | "hang" | "error" = "ok";
+
+  before(async () => {
+    server = http.createServer((_req, res) => {
+      served++;
+      if (mode === "hang") return;
+      if (mode === "error") {
+        res.writeHead(503).end("down");
+        return;
+      }
+      // Pretend to be two workers: alternate answers by request number.
+      const version = served % 4 === 0 ? NEW : OLD;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ status: "ok", version, pid: 100 + (served % 4) }));
+    });
+    server.on("connection", () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const app = (requests: number, timeout = "2s") => ({
+    ...appSchema.parse({
+      dir: "/srv/shop",
+      service: "shop.service",
+      repo: { url: "/x.git" },
+      health: { url: `http://127.0.0.1:${port}/health`, requests, timeout },
+    }),
+    name: "shop",
+  });
+
+  test("each request uses its own connection and reports version and pid", async () => {
+    mode = "ok";
+    connections = 0;
+    served = 0;
+    const probe = await probeVersions(app(20), OLD);
+    assert.equal(probe.answers.length, 20);
+    assert.equal(connections, 20);
+    const outcome = judgeProbe(probe);
+    assert.equal(outcome.status, "critical");
+    assert.match(
+      outcome.summary,
+      /^mixed versions: 15×abc123def456 5×def456abc123 \(20 requests, 4 pids\)/,
+    );
+  });
+
+  test("a non-2xx answer is a failure", async () => {
+    mode = "error";
+    const outcome = judgeProbe(await probeVersions(app(3), OLD));
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /3 of 3 requests failed: HTTP 503/);
+  });
+
+  test("a hanging server is bounded by health.timeout per request", async () => {
+    mode = "hang";
+    const started = performance.now();
+    const outcome = judgeProbe(await probeVersions(app(4, "0.3s"), OLD));
+    const took = performance.now() - started;
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /no answer within 300 ms/);
+    // 4 requests run side by side (workers 3 + 1), so about one time-out in all.
+    assert.ok(took < 1500, `took ${took} ms`);
+  });
+
+  test("a refused connection is a failure, not a crash", async () => {
+    const closed = { ...app(2) };
+    closed.health = {
+      ...(closed.health as NonNullable<typeof closed.health>),
+      url: "http://127.0.0.1:1/health",
+    };
+    const outcome = judgeProbe(await probeVersions(closed, OLD));
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /ECONNREFUSED/);
+  });
+});

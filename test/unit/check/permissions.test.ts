@@ -1,0 +1,147 @@
+// The permissions check on real files: reporting, --fix, and refusing symlinks out of the app.
+import assert from "node:assert/strict";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { permissionsCheck } from "../../../src/check/permissions.js";
+import type { CheckContext } from "../../../src/check/types.js";
+import { appSchema } from "../../../src/config/schema.js";
+import { appLayout } from "../../../src/release/layout.js";
+
+const isRoot = process.getuid?.() === 0;
+const base = realpathSync(mkdtempSync(path.join(tmpdir(), "deploy-agent-perms-")));
+after(() => rmSync(base, { recursive: true, force: true }));
+
+// A fresh app directory with a DB file and an .env, owned by nobody:nogroup as configured.
+function setup(name: string) {
+  const dir = path.join(base, name);
+  const shared = path.join(dir, "shared");
+  mkdirSync(shared, { recursive: true });
+  const db = path.join(shared, "shop.db");
+  const env = path.join(shared, ".env");
+  writeFileSync(db, "");
+  writeFileSync(env, "SECRET=1\n");
+  for (const p of [shared, db, env]) chownSync(p, 65534, 65534);
+  chmodSync(db, 0o664);
+  chmodSync(env, 0o600);
+  chmodSync(shared, 0o755);
+  const app = {
+    ...appSchema.parse({
+      dir,
+      service: "shop.service",
+      user: "nobody",
+      group: "nogroup",
+      repo: { url: "/nowhere.git" },
+      database: { path: db, mode: "664" },
+      permissions: [{ path: env, mode: "600" }],
+    }),
+    name: "shop",
+  };
+  const ctx = (fix: boolean): CheckContext => ({ app, layout: appLayout(app), fix, changes: [] });
+  return { dir, shared, db, env, ctx };
+}
+
+describe("permissions check", { skip: isRoot ? false : "needs root to chown" }, () => {
+  test("right owner and modes: ok", async () => {
+    const { ctx } = setup("healthy");
+    const outcome = await permissionsCheck.run(ctx(false));
+    assert.equal(outcome.status, "ok", outcome.summary);
+    assert.equal(outcome.summary, "3 paths ok");
+  });
+
+  test("DB chmod 600 and owned by root: critical, and --fix restores it, saying what changed", async () => {
+    const { db, ctx } = setup("broken");
+    chownSync(db, 0, 0);
+    chmodSync(db, 0o600);
+    const before = await permissionsCheck.run(ctx(false));
+    assert.equal(before.status, "critical");
+    assert.match(before.summary, /shop\.db is root:root 600, expected nobody:nogroup 664/);
+
+    const fixing = ctx(true);
+    const fixed = await permissionsCheck.run(fixing);
+    assert.equal(fixed.status, "ok", fixed.summary);
+    assert.match(fixed.summary, /1 fixed/);
+    assert.deepEqual(fixing.changes, [
+      `chown nobody:nogroup ${db} (was root:root)`,
+      `chmod 664 ${db} (was 600)`,
+    ]);
+    const info = statSync(db);
+    assert.equal(info.mode & 0o7777, 0o664);
+    assert.equal(info.uid, 65534);
+    assert.equal((await permissionsCheck.run(ctx(false))).status, "ok");
+  });
+
+  test("-wal and -shm are judged when present", async () => {
+    const { db, ctx } = setup("wal");
+    writeFileSync(`${db}-wal`, "");
+    chmodSync(`${db}-wal`, 0o644);
+    chownSync(`${db}-wal`, 65534, 65534);
+    const outcome = await permissionsCheck.run(ctx(false));
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /shop\.db-wal is nobody:nogroup 644/);
+  });
+
+  test("a DB directory the owner cannot write is critical; --fix adds u+wx only", async () => {
+    const { shared, ctx } = setup("dir");
+    chmodSync(shared, 0o555);
+    assert.equal((await permissionsCheck.run(ctx(false))).status, "critical");
+    const fixing = ctx(true);
+    assert.equal((await permissionsCheck.run(fixing)).status, "ok");
+    assert.deepEqual(fixing.changes, [`chmod 755 ${shared} (was 555)`]);
+  });
+
+  test("a missing extra path is a warning, a missing DB critical", async () => {
+    const { db, env, ctx } = setup("missing");
+    rmSync(env);
+    const outcome = await permissionsCheck.run(ctx(false));
+    assert.equal(outcome.status, "warning");
+    assert.match(outcome.summary, /\.env: missing/);
+    rmSync(db);
+    assert.equal((await permissionsCheck.run(ctx(false))).status, "critical");
+  });
+
+  test("--fix never follows a symlink out of the app directory", async () => {
+    const { env, ctx } = setup("escape");
+    const outside = path.join(base, "outside-secret");
+    writeFileSync(outside, "not the app's\n");
+    chmodSync(outside, 0o640);
+    rmSync(env);
+    symlinkSync(outside, env);
+    const fixing = ctx(true);
+    const outcome = await permissionsCheck.run(fixing);
+    assert.equal(outcome.status, "critical");
+    assert.match(
+      outcome.summary,
+      /refused to fix .*\.env: it resolves to .*outside-secret, outside/,
+    );
+    assert.deepEqual(fixing.changes, []);
+    const info = statSync(outside);
+    assert.equal(info.mode & 0o7777, 0o640);
+    assert.equal(info.uid, 0);
+  });
+
+  test("--fix follows a symlink that stays inside the app directory", async () => {
+    const { dir, shared, env, ctx } = setup("inside");
+    const release = path.join(dir, "releases", "r1");
+    mkdirSync(release, { recursive: true });
+    const linked = path.join(release, ".env");
+    symlinkSync(env, linked);
+    chmodSync(env, 0o644);
+    const c = ctx(true);
+    c.app = { ...c.app, permissions: [{ path: linked, mode: 0o600 }] };
+    const outcome = await permissionsCheck.run(c);
+    assert.equal(outcome.status, "ok", outcome.summary);
+    assert.deepEqual(c.changes, [`chmod 600 ${path.join(shared, ".env")} (was 644)`]);
+  });
+});
