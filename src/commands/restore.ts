@@ -1,6 +1,16 @@
-// Placeholder until the restore command lands; the CLI table already routes to it.
-import { UsageError } from "../errors.js";
+// `agent restore [APP] [BACKUP]`: stop, put a DB backup back, start, verify.
+import { loadConfig, selectApp } from "../config/load.js";
+import { streamPrinter } from "../sync/printer.js";
+import { restoreApp } from "../sync/restore-app.js";
 
-export async function restoreCommand(_options: Record<string, unknown>): Promise<number> {
-  throw new UsageError("'restore' is not implemented yet");
+export interface RestoreOptions {
+  config?: string;
+  app?: string;
+  backup?: string;
+}
+
+export async function restoreCommand(options: RestoreOptions): Promise<number> {
+  const app = selectApp(await loadConfig(options.config), options.app);
+  const result = await restoreApp(app, { backup: options.backup, printer: streamPrinter() });
+  return result.code;
 }

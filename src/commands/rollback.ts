@@ -1,6 +1,16 @@
-// Placeholder until the rollback command lands; the CLI table already routes to it.
-import { UsageError } from "../errors.js";
+// `agent rollback [APP] [--to RELEASE]`: back to the previous (or named) release.
+import { loadConfig, selectApp } from "../config/load.js";
+import { streamPrinter } from "../sync/printer.js";
+import { rollbackApp } from "../sync/rollback-app.js";
 
-export async function rollbackCommand(_options: Record<string, unknown>): Promise<number> {
-  throw new UsageError("'rollback' is not implemented yet");
+export interface RollbackOptions {
+  config?: string;
+  app?: string;
+  to?: string;
+}
+
+export async function rollbackCommand(options: RollbackOptions): Promise<number> {
+  const app = selectApp(await loadConfig(options.config), options.app);
+  const result = await rollbackApp(app, { to: options.to, printer: streamPrinter() });
+  return result.code;
 }

@@ -1,6 +1,89 @@
-// Placeholder until the status command lands; the CLI table already routes to it.
-import { UsageError } from "../errors.js";
+// `agent status [APP] [--json]`: live release, branch, service, lock, last sync, last check.
+import { type LoadedConfig, loadConfig, selectApp } from "../config/load.js";
+import type { AppConfig } from "../config/schema.js";
+import { colourStatus, formatDuration } from "../output/table.js";
+import { openStateDb } from "../state/state-db.js";
+import { type AppStatus, appStatus } from "../sync/app-status.js";
+import { deploymentLines } from "../sync/deployment-view.js";
 
-export async function statusCommand(_options: Record<string, unknown>): Promise<number> {
-  throw new UsageError("'status' is not implemented yet");
+export interface StatusOptions {
+  config?: string;
+  app?: string;
+  json: boolean;
+}
+
+// Always 0: status reports, `agent check` judges.
+export async function statusCommand(options: StatusOptions): Promise<number> {
+  const loaded = await loadConfig(options.config);
+  const apps = chosenApps(loaded, options.app);
+  const db = openStateDb();
+  let statuses: AppStatus[];
+  try {
+    statuses = await Promise.all(apps.map((app) => appStatus(app, db)));
+  } finally {
+    db.close();
+  }
+  const text = options.json
+    ? `${JSON.stringify({ apps: statuses }, null, 2)}\n`
+    : `${statuses.map(renderStatus).join("\n\n")}\n`;
+  process.stdout.write(text);
+  return 0;
+}
+
+// The named app, or every app: reading the status of all of them is harmless.
+export function chosenApps(loaded: LoadedConfig, name?: string): AppConfig[] {
+  return name ? [selectApp(loaded, name)] : loaded.apps;
+}
+
+function renderStatus(s: AppStatus): string {
+  const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : "-");
+  const behind = s.branch.commitsAhead ? ` (${s.branch.commitsAhead} commits not deployed)` : "";
+  const lines = [
+    s.app,
+    row("live", s.live ? `${s.live.release} since ${s.live.since}` : "no live release"),
+    row("branch", `${s.branch.name} at ${short(s.branch.head)}${behind}`),
+    row(
+      "service",
+      `${s.service.unit} ${s.service.active} (${s.service.sub}), main pid ${s.service.mainPid}, ${s.service.processes} processes`,
+    ),
+    row(
+      "lock",
+      s.lock ? `held by ${s.lock.command} (pid ${s.lock.pid}, since ${s.lock.since})` : "free",
+    ),
+  ];
+  if (s.held)
+    lines.push(row("hold", "starts of the app wait: a deployment is running or was interrupted"));
+  if (s.interrupted.length > 0) {
+    lines.push(
+      row(
+        "interrupted",
+        `deployment ${s.interrupted.map((id) => `#${id}`).join(", ")}: the next sync recovers it`,
+      ),
+    );
+  }
+  const sync = s.lastSync;
+  if (sync)
+    lines.push(
+      row(
+        "last sync",
+        `${sync.at} ${colourStatus(String(sync.outcome))} ${short(sync.revision as string)}`,
+      ),
+    );
+  if (s.lastDeployment) {
+    lines.push(row("last deploy", ""), ...deploymentLines(s.lastDeployment).map((l) => `    ${l}`));
+  }
+  const check = s.lastCheck;
+  if (check) {
+    lines.push(
+      row(
+        "last check",
+        `${check.at} ${colourStatus(check.status)} in ${formatDuration(check.durationMs)} (${check.trigger})`,
+      ),
+    );
+  }
+  return lines.map((l) => l.trimEnd()).join("\n");
+}
+
+function row(label: string, value: string): string {
+  return `  ${label.padEnd(12)}${value}`;
 }

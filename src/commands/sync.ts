@@ -1,6 +1,41 @@
-// Placeholder until the sync command lands; the CLI table already routes to it.
-import { UsageError } from "../errors.js";
+// `agent sync [APP|--all] [--boot] [--ref REF]`: deploy the branch head, verify, roll back on failure.
+import { loadConfig, selectApp } from "../config/load.js";
+import { describeError, ExitCode, ExitError, UsageError } from "../errors.js";
+import { logger } from "../log.js";
+import { streamPrinter } from "../sync/printer.js";
+import { syncApp } from "../sync/sync.js";
+import { worstExitCode } from "../sync/worst-exit.js";
 
-export async function syncCommand(_options: Record<string, unknown>): Promise<number> {
-  throw new UsageError("'sync' is not implemented yet");
+export interface SyncOptions {
+  config?: string;
+  app?: string;
+  all: boolean;
+  boot: boolean;
+  ref?: string;
+}
+
+// Sync the named app, the only one, or every app (--all, one after the other); the exit code
+// is the worst of them (0 deployed or current, 1 rolled back, 2 rollback failed, 75 locked).
+export async function syncCommand(options: SyncOptions): Promise<number> {
+  const loaded = await loadConfig(options.config);
+  if (options.all && options.app) throw new UsageError("name one app or use --all, not both");
+  if (options.all && options.ref)
+    throw new UsageError("--ref names a commit of one app: name the app");
+  const apps = options.all ? loaded.apps : [selectApp(loaded, options.app)];
+  const printer = streamPrinter();
+  const codes: number[] = [];
+  for (const app of apps) {
+    try {
+      const result = await syncApp(app, { ref: options.ref, boot: options.boot, printer });
+      codes.push(result.code);
+    } catch (error) {
+      // One app's lock or bug must not keep the others from syncing (at boot above all).
+      if (!options.all) throw error;
+      const code = error instanceof ExitError ? error.exitCode : ExitCode.software;
+      logger.error({ app: app.name, err: error }, "sync failed");
+      process.stderr.write(`agent sync: ${app.name}: ${describeError(error)}\n`);
+      codes.push(code);
+    }
+  }
+  return worstExitCode(codes);
 }

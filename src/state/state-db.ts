@@ -49,6 +49,14 @@ const MIGRATIONS: string[] = [
      value TEXT NOT NULL,
      PRIMARY KEY (app, key)
    );`,
+  // Sync bookkeeping that crash recovery needs: who ran the sync (pid and boot, so a holder that
+  // died in a power cut is recognised), whether the DB was already put back during a rollback
+  // (redoing it would lose the writes the old release took since), and the kept-aside copy of
+  // the DB the failed release left.
+  `ALTER TABLE deployments ADD COLUMN pid INTEGER;
+   ALTER TABLE deployments ADD COLUMN boot_id TEXT;
+   ALTER TABLE deployments ADD COLUMN db_restored INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE deployments ADD COLUMN kept_copy TEXT;`,
 ];
 
 // Open (creating if needed) the state DB in WAL mode with synchronous=FULL: its records are

@@ -67,3 +67,42 @@ describe("exit codes", () => {
     assert.equal((await agent(["--help"])).exitCode, 0);
   });
 });
+
+describe("every command refuses a bad config with 78 and touches nothing", () => {
+  const commands: string[][] = [
+    ["sync"],
+    ["sync", "--all", "--boot"],
+    ["rollback"],
+    ["restore"],
+    ["status"],
+    ["history"],
+    ["backup"],
+  ];
+  for (const args of commands) {
+    test(`agent ${args.join(" ")}`, async () => {
+      const file = configWith("    database: { path: relative/shop.db }\n");
+      const result = await agent(["--config", file, ...args]);
+      assert.equal(result.exitCode, 78, result.stderr);
+      assert.match(result.stderr, /apps\.shop\.database\.path/);
+      assert.equal(existsSync(`${dir}/never`), false);
+    });
+  }
+});
+
+describe("usage errors exit 64 before anything runs", () => {
+  test("sync with both an app and --all", async () => {
+    const result = await agent(["--config", configWith(""), "sync", "shop", "--all"]);
+    assert.equal(result.exitCode, 64, result.stderr);
+    assert.equal(existsSync(`${dir}/never`), false);
+  });
+
+  test("history --since that is neither a duration nor a date", async () => {
+    const result = await agent(["--config", configWith(""), "history", "--since", "yesterdayish"]);
+    assert.equal(result.exitCode, 64, result.stderr);
+    assert.match(result.stderr, /--since/);
+  });
+
+  test("a command that does not exist", async () => {
+    assert.equal((await agent(["deploy"])).exitCode, 64);
+  });
+});

@@ -1,0 +1,56 @@
+// What every command that changes an app does first: take its lock, open the state DB, finish a
+// deployment that died midway, sweep up debris. Shared by sync, rollback and restore.
+import type { AppConfig } from "../config/schema.js";
+import { type Logger, logger } from "../log.js";
+import { type AppLayout, appLayout } from "../release/layout.js";
+import { openStateDb, type StateDb } from "../state/state-db.js";
+import { acquireLock } from "../system/lock.js";
+import { sweepDebris } from "./debris.js";
+import { ensureHoldDropIn } from "./hold.js";
+import type { StepPrinter } from "./printer.js";
+import { recoverInterrupted } from "./recover.js";
+
+export interface AppSession {
+  app: AppConfig;
+  layout: AppLayout;
+  db: StateDb;
+  log: Logger;
+  printer: StepPrinter;
+  // False when an interrupted deployment could not be brought to a verified release: nothing
+  // should be deployed on top of that.
+  healthy: boolean;
+  close(): Promise<void>;
+}
+
+// Lock the app (LockHeldError, exit 75, naming the holder, when another run has it), then
+// recover and sweep. The caller must close() the session in a finally.
+export async function openAppSession(
+  app: AppConfig,
+  command: string,
+  printer: StepPrinter,
+): Promise<AppSession> {
+  const lock = await acquireLock(app.name, command);
+  const log = logger.child({ app: app.name });
+  let db: StateDb | undefined;
+  try {
+    db = openStateDb();
+    const layout = appLayout(app);
+    const healthy = await recoverInterrupted(app, db, log, printer);
+    if (healthy) await sweepDebris(app, layout, log);
+    // Install the start hold now, whatever this run goes on to do: the boot sync and CLI runs
+    // may write /etc, the sandboxed daemon may not, and its first deploy then finds it there.
+    await ensureHoldDropIn(app).catch((error: unknown) =>
+      log.warn({ err: error }, "start hold not installed; a deploy will try again"),
+    );
+    const opened = db;
+    const close = async () => {
+      opened.close();
+      await lock.release();
+    };
+    return { app, layout, db, log, printer, healthy, close };
+  } catch (error) {
+    db?.close();
+    await lock.release();
+    throw error;
+  }
+}

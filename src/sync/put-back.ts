@@ -1,0 +1,109 @@
+// `agent rollback` and `agent restore`: put an older release and/or an older DB back in service,
+// as steps recorded like a sync's, undone (back to what was live) if verification fails.
+import path from "node:path";
+import { ExitCode } from "../errors.js";
+import type { LiveRelease } from "../release/layout.js";
+import { createDeployment, finishDeployment, updateDeployment } from "../state/deployments.js";
+import type { AppSession } from "./app-session.js";
+import { type DeployRun, freshProgress, runStep, skipStep, stepFailure } from "./deploy-run.js";
+import { keepDatabaseCopy, restoreDatabase } from "./restore-db.js";
+import { rollBack } from "./rollback.js";
+import { startService } from "./start.js";
+import { shortSha } from "./step-names.js";
+import { stopService } from "./stop.js";
+import { switchCurrent } from "./switch.js";
+import type { SyncResult } from "./sync-result.js";
+import { verifyRelease } from "./verify.js";
+
+export interface PutBackPlan {
+  trigger: "rollback" | "restore";
+  title: string;
+  live: LiveRelease;
+  // The release to run afterwards (the live one again for a restore).
+  target: LiveRelease;
+  // The DB file to put back, or why the DB stays as it is.
+  restore: { file: string } | { keep: string };
+  // Name of the copy of the current DB kept first, so nothing is destroyed.
+  keepAs: "rollback" | "replaced";
+}
+
+// stop, backup (a kept copy of the DB as it is), rollback (put the DB back), switch, start,
+// verify. The row looks like a sync's to crash recovery: from = what was live, migrated = the
+// DB was replaced, backup = the kept copy; so an interruption is undone or finished like one.
+export async function putBack(session: AppSession, plan: PutBackPlan): Promise<SyncResult> {
+  const { app, db, layout, printer } = session;
+  const { live, target } = plan;
+  const id = createDeployment(db, {
+    app: app.name,
+    trigger: plan.trigger,
+    fromRelease: live.name,
+    revision: target.revision,
+  });
+  updateDeployment(db, id, { toRelease: target.name });
+  const log = session.log.child({ release: target.name });
+  const progress = freshProgress();
+  const sha = target.revision;
+  const run: DeployRun = {
+    app,
+    layout,
+    db,
+    printer,
+    log,
+    id,
+    sha,
+    from: live,
+    release: target.name,
+    progress,
+  };
+  printer.title(plan.title);
+  try {
+    await runStep(run, "stop", async (note) => {
+      progress.stopped = true;
+      note(`${await stopService(app)} processes stopped`);
+    });
+    if (app.database) {
+      await runStep(run, "backup", async (note) => {
+        const copy = await keepDatabaseCopy(app, plan.keepAs);
+        progress.backupPath = copy;
+        updateDeployment(db, id, { backupPath: copy });
+        note(`current DB kept as ${path.basename(copy)}`);
+      });
+    }
+    const { restore } = plan;
+    if ("file" in restore) {
+      await runStep(run, "rollback", async (note) => {
+        progress.migrated = true;
+        updateDeployment(db, id, { migrated: true });
+        await restoreDatabase(app, restore.file);
+        note(`DB restored from ${path.basename(restore.file)}`);
+      });
+    } else skipStep(run, "rollback", restore.keep);
+    await runStep(run, "switch", async (note) => {
+      progress.switched = true;
+      await switchCurrent(layout, target.name);
+      note(`current -> ${target.name}`);
+    });
+    await runStep(run, "start", async () => {
+      progress.started = true;
+      await startService(app);
+    });
+    await runStep(run, "verify", async (note) => note(await verifyRelease(app, target.revision)));
+  } catch (error) {
+    const failure = await rollBack(run, stepFailure(run, "stop", error));
+    const back = failure.exitCode === ExitCode.failedRolledBack;
+    printer.line(
+      `${app.name}: ${failure.message}${back ? `; back on ${shortSha(live.revision)}` : ""}`,
+    );
+    const outcome = back ? "rolled-back" : "failed";
+    return {
+      app: app.name,
+      code: failure.exitCode,
+      outcome,
+      revision: target.revision,
+      message: failure.message,
+    };
+  }
+  finishDeployment(db, id, "deployed");
+  printer.line(`${app.name}: ${shortSha(target.revision)} (${target.name}) is live and verified`);
+  return { app: app.name, code: ExitCode.ok, outcome: "deployed", revision: target.revision };
+}

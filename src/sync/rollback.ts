@@ -1,0 +1,40 @@
+// Step 9: a step in 4–8 failed; put the release that was live back, DB included if it changed.
+import { ExitCode, StepError } from "../errors.js";
+import { finishDeployment } from "../state/deployments.js";
+import { type DeployRun, runStep } from "./deploy-run.js";
+import type { RecoveryDb } from "./recovery-plan.js";
+import { resetToNoRelease, returnToRelease } from "./return-to-release.js";
+
+// Undo what the failed deployment changed and say how it ended: exit 1 when the old release is
+// back and verified (or was never touched), 2 when even that failed.
+export async function rollBack(run: DeployRun, failure: StepError): Promise<StepError> {
+  const { progress } = run;
+  if (!progress.stopped) {
+    // Failed while building: the live release never stopped serving.
+    finishDeployment(run.db, run.id, "failed", failure.message);
+    return failure;
+  }
+  try {
+    await runStep(run, "rollback", async (note) => {
+      const db: RecoveryDb = !progress.migrated
+        ? { kind: "keep" }
+        : progress.backupPath
+          ? { kind: "backup", file: progress.backupPath }
+          : { kind: "remove" };
+      const target = { app: run.app, layout: run.layout, db: run.db, deploymentId: run.id };
+      // Only a release that started can have taken writes worth keeping.
+      const keepCopy = progress.migrated && progress.started;
+      if (!run.from) {
+        note(await resetToNoRelease(target, db));
+        throw new Error("first deploy: no previous release to return to, the app stays stopped");
+      }
+      note(await returnToRelease(target, { release: run.from, db, keepCopy }));
+    });
+  } catch (error) {
+    const message = `${failure.message}; rollback failed: ${(error as Error).message}`;
+    finishDeployment(run.db, run.id, "failed", message);
+    return new StepError(failure.step, message, ExitCode.rollbackFailed, { cause: error });
+  }
+  finishDeployment(run.db, run.id, "rolled-back", failure.message);
+  return failure;
+}

@@ -1,0 +1,24 @@
+// How a sync ended, as commands, the daemon and `agent status` see it.
+import { remember } from "../state/app-memory.js";
+import type { StateDb } from "../state/state-db.js";
+
+export type SyncOutcome = "deployed" | "noop" | "rolled-back" | "failed" | "unreachable";
+
+export interface SyncResult {
+  app: string;
+  code: number;
+  outcome: SyncOutcome;
+  revision?: string;
+  message?: string;
+}
+
+// Remember how the last sync ended (for `agent status`), whatever it was, and pass it on.
+export function rememberResult(db: StateDb, result: SyncResult): SyncResult {
+  remember(
+    db,
+    result.app,
+    "last_sync",
+    JSON.stringify({ at: new Date().toISOString(), ...result }),
+  );
+  return result;
+}
