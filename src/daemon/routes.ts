@@ -1,0 +1,112 @@
+// The status endpoint's routes. Public: /health, /metrics, /v1/apps/APP/health. Everything
+// under /v1 else needs the bearer token; an unauthenticated caller learns nothing, not even
+// which apps exist (401 comes before 404).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { BodyTooLargeError, readBody, sendJson, sendText } from "./http-io.js";
+import { bearerToken, tokenMatches } from "./token.js";
+
+// What the routes need from the daemon; a plain object, so tests can hand in a fake.
+export interface StatusApi {
+  version: string;
+  token: string;
+  hasApp(app: string): boolean;
+  // 200 when healthy, else 503; the body says why.
+  appHealth(app: string): Promise<{ healthy: boolean; body: unknown }>;
+  status(): Promise<unknown>;
+  appStatus(app: string): Promise<unknown>;
+  // Start a sync in the background; busy (with who holds the app) when one already runs.
+  startSync(app: string): Promise<{ started: boolean; holder?: string; stopping?: boolean }>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+}
+
+interface Route {
+  method: "GET" | "POST";
+  pattern: RegExp;
+  auth: boolean;
+  handle(api: StatusApi, res: ServerResponse, app: string | undefined): Promise<void>;
+}
+
+const APP = "([a-z][a-z0-9_-]*)";
+
+const ROUTES: Route[] = [
+  {
+    method: "GET",
+    pattern: /^\/health$/,
+    auth: false,
+    handle: async (api, res) => sendJson(res, 200, { status: "ok", version: api.version }),
+  },
+  {
+    method: "GET",
+    pattern: /^\/metrics$/,
+    auth: false,
+    handle: async (api, res) => {
+      const { contentType, body } = await api.metrics();
+      sendText(res, 200, contentType, body);
+    },
+  },
+  {
+    method: "GET",
+    pattern: new RegExp(`^/v1/apps/${APP}/health$`),
+    auth: false,
+    handle: async (api, res, app = "") => {
+      const { healthy, body } = await api.appHealth(app);
+      sendJson(res, healthy ? 200 : 503, body);
+    },
+  },
+  {
+    method: "GET",
+    pattern: /^\/v1\/status$/,
+    auth: true,
+    handle: async (api, res) => sendJson(res, 200, await api.status()),
+  },
+  {
+    method: "GET",
+    pattern: new RegExp(`^/v1/apps/${APP}$`),
+    auth: true,
+    handle: async (api, res, app = "") => sendJson(res, 200, await api.appStatus(app)),
+  },
+  {
+    method: "POST",
+    pattern: new RegExp(`^/v1/apps/${APP}/sync$`),
+    auth: true,
+    handle: async (api, res, app = "") => {
+      const result = await api.startSync(app);
+      if (result.started) sendJson(res, 202, { app, sync: "started" });
+      else if (result.stopping) sendJson(res, 503, { app, error: "the daemon is stopping" });
+      else sendJson(res, 409, { app, error: "a sync is already running", holder: result.holder });
+    },
+  },
+];
+
+// Dispatch one request; errors become 500 with a generic message (details go to the log).
+export async function handleRequest(
+  api: StatusApi,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  const matching = ROUTES.map((route) => ({ route, match: route.pattern.exec(path) })).filter(
+    (m) => m.match,
+  );
+  if (matching.length === 0) return sendJson(res, 404, { error: "not found" });
+  const method = req.method === "HEAD" ? "GET" : req.method;
+  const hit = matching.find((m) => m.route.method === method);
+  if (!hit?.match) {
+    const allow = [...new Set(matching.map((m) => m.route.method))].join(", ");
+    return sendJson(res, 405, { error: "method not allowed" }, { allow });
+  }
+  if (hit.route.auth && !tokenMatches(bearerToken(req.headers.authorization), api.token)) {
+    return sendJson(res, 401, { error: "unauthorized" }, { "www-authenticate": "Bearer" });
+  }
+  try {
+    await readBody(req);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      return sendJson(res, 413, { error: "request body too large" });
+    }
+    throw error;
+  }
+  const app = hit.match[1];
+  if (app !== undefined && !api.hasApp(app)) return sendJson(res, 404, { error: "unknown app" });
+  await hit.route.handle(api, res, app);
+}

@@ -1,0 +1,120 @@
+// The status endpoint's HTTP contract, over a real socket with a fake daemon behind it.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
+import type { StatusApi } from "../../../src/daemon/routes.js";
+import { type StatusServer, startStatusServer } from "../../../src/daemon/status-server.js";
+
+const TOKEN = "0123456789abcdef0123456789abcdef";
+let syncs = 0;
+let healthy = true;
+
+const api: StatusApi = {
+  version: "9.9.9",
+  token: TOKEN,
+  hasApp: (app) => app === "shop",
+  appHealth: async (app) => ({ healthy, body: { app, status: healthy ? "ok" : "critical" } }),
+  status: async () => ({ apps: ["shop"] }),
+  appStatus: async (app) => ({ app }),
+  startSync: async () => (++syncs === 1 ? { started: true } : { started: false, holder: "x" }),
+  metrics: async () => ({ contentType: "text/plain; version=0.0.4", body: "m 1\n" }),
+};
+
+let server: StatusServer;
+let base: string;
+before(async () => {
+  server = await startStatusServer("127.0.0.1:0", api, pino({ level: "silent" }));
+  base = `http://${server.address}`;
+});
+after(() => server.close());
+
+// One request; `token` undefined sends no Authorization header.
+async function call(path: string, init: RequestInit & { token?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.token !== undefined) headers.set("authorization", `Bearer ${init.token}`);
+  const res = await fetch(base + path, { ...init, headers });
+  const text = await res.text();
+  return { status: res.status, text, headers: res.headers };
+}
+
+describe("public routes", () => {
+  test("GET /health gives the agent's status and version without a token", async () => {
+    const res = await call("/health");
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse(res.text), { status: "ok", version: "9.9.9" });
+  });
+
+  test("GET /v1/apps/APP/health: 200 when healthy, 503 when not, 404 for unknown apps", async () => {
+    healthy = true;
+    assert.equal((await call("/v1/apps/shop/health")).status, 200);
+    healthy = false;
+    const sick = await call("/v1/apps/shop/health");
+    assert.equal(sick.status, 503);
+    assert.equal(JSON.parse(sick.text).status, "critical");
+    assert.equal((await call("/v1/apps/blog/health")).status, 404);
+  });
+
+  test("GET /metrics is public, Prometheus text", async () => {
+    const res = await call("/metrics");
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+    assert.equal(res.text, "m 1\n");
+  });
+});
+
+describe("token-protected routes", () => {
+  for (const path of ["/v1/status", "/v1/apps/shop", "/v1/apps/nope"]) {
+    test(`GET ${path}: 401 without a token, with a wrong one, with a prefix of it`, async () => {
+      for (const token of [undefined, "wrong", TOKEN.slice(0, -1), `${TOKEN}0`, ""]) {
+        const res = await call(path, { token });
+        assert.equal(res.status, 401, `token ${String(token)}`);
+        assert.equal(res.headers.get("www-authenticate"), "Bearer");
+      }
+    });
+  }
+
+  test("GET /v1/status and /v1/apps/APP: 200 with the token, 404 for an unknown app", async () => {
+    assert.equal((await call("/v1/status", { token: TOKEN })).status, 200);
+    const app = await call("/v1/apps/shop", { token: TOKEN });
+    assert.deepEqual(JSON.parse(app.text), { app: "shop" });
+    assert.equal((await call("/v1/apps/blog", { token: TOKEN })).status, 404);
+  });
+
+  test("POST /v1/apps/APP/sync: 401 without token, 202, then 409 while one runs", async () => {
+    assert.equal((await call("/v1/apps/shop/sync", { method: "POST" })).status, 401);
+    assert.equal(syncs, 0, "no sync started for an unauthenticated caller");
+    const first = await call("/v1/apps/shop/sync", { method: "POST", token: TOKEN, body: "{}" });
+    assert.equal(first.status, 202);
+    const second = await call("/v1/apps/shop/sync", { method: "POST", token: TOKEN });
+    assert.equal(second.status, 409);
+    assert.equal(syncs, 2);
+  });
+
+  test("a body over 64 KiB is refused with 413 and starts nothing", async () => {
+    const before = syncs;
+    const res = await call("/v1/apps/shop/sync", {
+      method: "POST",
+      token: TOKEN,
+      body: "x".repeat(64 * 1024 + 1),
+    });
+    assert.equal(res.status, 413);
+    assert.equal(syncs, before);
+    const exact = await call("/v1/apps/shop/sync", {
+      method: "POST",
+      token: TOKEN,
+      body: "x".repeat(64 * 1024),
+    });
+    assert.equal(exact.status, 409, "exactly 64 KiB is accepted");
+  });
+});
+
+describe("everything else", () => {
+  test("unknown paths 404, wrong methods 405 with Allow", async () => {
+    assert.equal((await call("/")).status, 404);
+    assert.equal((await call("/v1/apps/shop/health/x")).status, 404);
+    const wrong = await call("/v1/apps/shop/sync", { token: TOKEN });
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get("allow"), "POST");
+    assert.equal((await call("/health", { method: "DELETE" })).status, 405);
+  });
+});
