@@ -1,13 +1,29 @@
 // Structured logging: pino JSON lines on stderr, where journald picks them up.
+import { fstatSync } from "node:fs";
 import { pino } from "pino";
 
 export type Logger = pino.Logger;
 
-// At an interactive terminal the human step list is the output, so only warnings are logged
-// unless DEPLOY_AGENT_LOG_LEVEL asks for more; under systemd everything from info up goes out.
+// Everything from info up goes to the journal, where the structured events are the record. At a
+// terminal, in a pipe or from cron the human output (table, step list) is the record, so only
+// warnings are logged unless DEPLOY_AGENT_LOG_LEVEL asks for more.
 function defaultLevel(): string {
   if (process.env.DEPLOY_AGENT_LOG_LEVEL) return process.env.DEPLOY_AGENT_LOG_LEVEL;
-  return process.stderr.isTTY ? "warn" : "info";
+  return stderrIsJournal() ? "info" : "warn";
+}
+
+// systemd sets JOURNAL_STREAM to "<device>:<inode>" of the journal stream it connected; it is
+// only ours if stderr is still that stream (a child whose stderr was redirected inherits the
+// variable, so its mere presence proves nothing). See systemd.exec(5), "JOURNAL_STREAM".
+function stderrIsJournal(): boolean {
+  const stream = process.env.JOURNAL_STREAM;
+  if (!stream) return false;
+  try {
+    const { dev, ino } = fstatSync(2);
+    return stream === `${dev}:${ino}`;
+  } catch {
+    return false;
+  }
 }
 
 export const logger: Logger = pino(
