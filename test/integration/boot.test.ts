@@ -68,6 +68,17 @@ describe("boot sync", { skip: skipUnlessRoot }, () => {
       (await machine.exec(["systemctl", "is-enabled", "deploy-agent-sync.service"])).stdout.trim(),
       "enabled",
     );
+    // Locked down like the daemon: the boot sync does the same job (the tests below show the
+    // sandbox still lets it fetch, build, back up, chown, migrate and restart).
+    const security = await machine.exec([
+      "systemd-analyze",
+      "security",
+      "--no-pager",
+      "deploy-agent-sync.service",
+    ]);
+    const score = Number(/Overall exposure level for \S+: ([\d.]+)/.exec(security.stdout)?.[1]);
+    console.log(`# systemd-analyze security deploy-agent-sync.service: ${score}`);
+    assert.ok(score <= 5.0, `exposure ${score}\n${security.stdout}`);
   });
 
   test("powered off through three pushes, the machine boots straight onto the newest", async () => {
