@@ -7,7 +7,8 @@ import { showUnit } from "../system/systemd.js";
 
 // The checks that decide whether a release is up, named as `agent check` names them.
 export const VERIFY_CHECKS = ["service", "processes", "health"];
-const POLL_MS = 1000;
+// Short: the app is held stopped until this passes, and workers boot in well under a second.
+const POLL_MS = 250;
 
 // Poll the verify checks until all are ok, or fail after verify.timeout with what was still
 // wrong. A unit that has already failed will not recover by waiting: fail at once.

@@ -4,13 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
-import {
-  provisionShop,
-  pushCommit,
-  SHOP_DB,
-  startWriter,
-  waitForHealth,
-} from "../machine/sample-app.js";
+import { provisionShop, pushCommit, SHOP_DB, startWriter } from "../machine/sample-app.js";
+import { enableShopSocket, SHOP_SOCKET_APP_CONFIG } from "../machine/shop-socket.js";
 import { unitPids, unitProperty } from "../machine/units.js";
 import {
   assertNoAckedRowLost,
@@ -21,17 +16,6 @@ import {
   skipUnlessRoot,
 } from "./sync-helpers.js";
 
-const SOCKET_UNIT = `[Unit]
-Description=Shop listening socket (kept by systemd while the service restarts)
-
-[Socket]
-ListenStream=127.0.0.1:8000
-Backlog=1024
-
-[Install]
-WantedBy=sockets.target
-`;
-
 describe("sync with socket activation", { skip: skipUnlessRoot }, () => {
   let machine: Machine;
 
@@ -40,24 +24,14 @@ describe("sync with socket activation", { skip: skipUnlessRoot }, () => {
     const { sha } = await provisionShop(machine, {
       config: {
         app: {
-          socket: "shop.socket",
+          ...SHOP_SOCKET_APP_CONFIG,
           hooks: {
             migrate: `DB_PATH=${SHOP_DB} /usr/bin/python3 migrate.py && if [ -e /tmp/slow-migrate ]; then touch /tmp/migrating; sleep 4; fi`,
           },
         },
       },
     });
-    await machine.writeFile("/etc/systemd/system/shop.socket", SOCKET_UNIT, 0o644);
-    await machine.writeFile(
-      "/etc/systemd/system/shop.service.d/socket.conf",
-      "[Unit]\nRequires=shop.socket\nAfter=shop.socket\n",
-      0o644,
-    );
-    await sh(
-      machine,
-      "systemctl daemon-reload && systemctl stop shop.service && systemctl enable --now --quiet shop.socket && systemctl start shop.service",
-    );
-    await waitForHealth(machine, sha);
+    await enableShopSocket(machine, sha);
   });
   after(async () => {
     await machine?.destroy();
