@@ -1,6 +1,13 @@
-// `agent status [APP] [--json]`: live release, branch, service, lock, last sync, last check.
+// `agent status [APP] [--json]`: live release, branch, service, lock, last sync, last check,
+// next check, and the daemon's own state.
 import { type LoadedConfig, loadConfig, selectApp } from "../config/load.js";
 import type { AppConfig } from "../config/schema.js";
+import {
+  appStatusPart,
+  type DaemonStatus,
+  daemonStatus,
+  nextCheckOf,
+} from "../daemon/daemon-unit-status.js";
 import { colourStatus, formatDuration } from "../output/table.js";
 import { openStateDb } from "../state/state-db.js";
 import { type AppStatus, appStatus } from "../sync/app-status.js";
@@ -18,14 +25,22 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
   const apps = chosenApps(loaded, options.app);
   const db = openStateDb();
   let statuses: AppStatus[];
+  let daemon: DaemonStatus;
   try {
-    statuses = await Promise.all(apps.map((app) => appStatus(app, db)));
+    [statuses, daemon] = await Promise.all([
+      Promise.all(apps.map((app) => appStatus(app, db))),
+      daemonStatus(),
+    ]);
   } finally {
     db.close();
   }
+  const withDaemon = statuses.map((s) => {
+    const daemonSays = appStatusPart(daemon.statusText, s.app);
+    return { ...s, daemonSays, nextCheck: nextCheckOf(daemonSays) };
+  });
   const text = options.json
-    ? `${JSON.stringify({ apps: statuses }, null, 2)}\n`
-    : `${statuses.map(renderStatus).join("\n\n")}\n`;
+    ? `${JSON.stringify({ daemon, apps: withDaemon }, null, 2)}\n`
+    : `${[renderDaemon(daemon), ...withDaemon.map((st) => renderStatus(st, daemon.active === "active"))].join("\n\n")}\n`;
   process.stdout.write(text);
   return 0;
 }
@@ -35,7 +50,16 @@ export function chosenApps(loaded: LoadedConfig, name?: string): AppConfig[] {
   return name ? [selectApp(loaded, name)] : loaded.apps;
 }
 
-function renderStatus(s: AppStatus): string {
+type AppStatusWithDaemon = AppStatus & { daemonSays: string | null; nextCheck: string | null };
+
+// "deploy-agent.service active (running) since …, pid 412", or why there are no scheduled checks.
+function renderDaemon(d: DaemonStatus): string {
+  const state = `${d.unit} ${d.active} (${d.sub})`;
+  if (d.active !== "active") return `daemon  ${state}: no scheduled checks on this host`;
+  return `daemon  ${state} since ${d.since ?? "?"}, pid ${d.pid}`;
+}
+
+function renderStatus(s: AppStatusWithDaemon, daemonActive: boolean): string {
   const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : "-");
   const behind = s.branch.commitsAhead ? ` (${s.branch.commitsAhead} commits not deployed)` : "";
   const lines = [
@@ -81,6 +105,10 @@ function renderStatus(s: AppStatus): string {
       ),
     );
   }
+  if (s.daemonSays) lines.push(row("daemon", s.daemonSays));
+  lines.push(
+    row("next check", s.nextCheck ?? (daemonActive ? "-" : "- (the daemon is not running)")),
+  );
   return lines.map((l) => l.trimEnd()).join("\n");
 }
 

@@ -54,7 +54,7 @@ const accountName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, {
 const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http:// or https:// URL" });
 
 const cron = z.string().refine((expr) => isValidCron(expr), {
-  message: 'expected a 5-field cron expression like "*/15 * * * *"',
+  message: 'expected a cron expression like "*/15 * * * *" (5 fields, or 6 with seconds first)',
 });
 
 const positiveInt = z.number().int().positive();

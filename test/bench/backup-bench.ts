@@ -130,3 +130,18 @@ async function runAgentBackup(config: string, env: Record<string, string>): Prom
   const report = JSON.parse(result.stdout) as { copyMs: number };
   return { totalS: (performance.now() - t0) / 1000, copyS: report.copyMs / 1000 };
 }
+
+const s = (v: number) => `${v.toFixed(2)} s`;
+const x = (v: number | null) => (v === null ? "n/a" : `${v.toFixed(2)}×`);
+
+export function backupLines(backup: BackupBench): string[] {
+  const busySqlite =
+    backup.underWrites.sqliteS === null
+      ? backup.underWrites.sqliteNote
+      : s(backup.underWrites.sqliteS);
+  return [
+    `backup of a ${backup.dbMB} MB WAL database`,
+    `  idle:          agent backup ${s(backup.idle.agentS)} (copy ${s(backup.idle.copyS)})   sqlite3 .backup ${s(backup.idle.sqliteS)}   ratio ${x(backup.idle.ratio)} (copy ${x(backup.idle.copyRatio)})`,
+    `  under writes:  agent backup ${s(backup.underWrites.agentS)} (copy ${s(backup.underWrites.copyS)})   sqlite3 .backup ${busySqlite}   ratio ${x(backup.underWrites.ratio)}`,
+  ];
+}

@@ -1,44 +1,41 @@
 // `npm run bench`: every number the README quotes, measured in one run and printed side by side.
-import { bootMachine } from "../machine/machine.js";
+// One measurement per module; each machine-based one boots its own machine (only one runs at a
+// time) and destroys it whatever happens. The report goes to stdout at the end, progress to stderr.
 import { provisionShop } from "../machine/sample-app.js";
-import { benchBackup } from "./backup-bench.js";
-import { benchCheck } from "./machine-bench.js";
-
-// Format seconds or milliseconds for the report.
-const ms = (v: number) => `${v.toFixed(0)} ms`;
-const s = (v: number) => `${v.toFixed(2)} s`;
-const x = (v: number | null) => (v === null ? "n/a" : `${v.toFixed(2)}×`);
+import { backupLines, benchBackup } from "./backup-bench.js";
+import { progress, withMachine } from "./bench-machine.js";
+import { benchDaemonMemory, daemonLines } from "./daemon-bench.js";
+import { benchDeployUnderLoad, loadLines } from "./load-bench.js";
+import { benchCheck, checkLines } from "./machine-bench.js";
+import { benchDeploySplit, benchNoopSync, deploySplitLines, noopSyncLines } from "./sync-bench.js";
 
 async function main(): Promise<void> {
-  const lines: string[] = [
-    `deploy-agent benchmark, ${new Date().toISOString()}, node ${process.version}`,
+  const sections: string[][] = [
+    [`deploy-agent benchmark, ${new Date().toISOString()}, node ${process.version}`],
   ];
-  const machine = await bootMachine({ name: "bench" });
+  const started = performance.now();
   try {
-    await provisionShop(machine);
-    const check = await benchCheck(machine);
-    lines.push(
-      "",
-      "agent check (median of 11, sample app, all checks)",
-      `  agent check           ${ms(check.agentMs)}  (exit ${check.agentExit})`,
-      `  shell script          ${ms(check.scriptMs)}  (exit ${check.scriptExit})`,
-      `  ratio agent/script    ${x(check.ratio)}`,
-    );
+    // The provisioned sample app, no socket: check, then syncs (no-op first: nothing deployed yet).
+    await withMachine("bench", async (machine) => {
+      progress("agent check vs the shell script, no-op sync, deploy split");
+      await provisionShop(machine);
+      sections.push(checkLines(await benchCheck(machine)));
+      sections.push(noopSyncLines(await benchNoopSync(machine)));
+      sections.push(deploySplitLines(await benchDeploySplit(machine)));
+    });
+    // Lost requests during a deploy: the app's own listener, then a socket unit, fresh machines.
+    const load = [await benchDeployUnderLoad(false), await benchDeployUnderLoad(true)];
+    sections.push(loadLines(load));
+    // Daemon memory over 200 checks at one per second (about 3.5 minutes).
+    sections.push(daemonLines(await benchDaemonMemory()));
+    // Backup against sqlite3 .backup, on the host: no machine needed.
+    progress("backup vs sqlite3 .backup");
+    sections.push(backupLines(await benchBackup()));
   } finally {
-    await machine.destroy();
+    const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+    sections.push([`(bench took ${minutes} min)`]);
+    process.stdout.write(`${sections.map((lines) => lines.join("\n")).join("\n\n")}\n`);
   }
-  const backup = await benchBackup();
-  lines.push(
-    "",
-    `backup of a ${backup.dbMB} MB WAL database`,
-    `  idle:          agent backup ${s(backup.idle.agentS)} (copy ${s(backup.idle.copyS)})   sqlite3 .backup ${s(backup.idle.sqliteS)}   ratio ${x(backup.idle.ratio)} (copy ${x(backup.idle.copyRatio)})`,
-    `  under writes:  agent backup ${s(backup.underWrites.agentS)} (copy ${s(backup.underWrites.copyS)})   sqlite3 .backup ${
-      backup.underWrites.sqliteS === null
-        ? backup.underWrites.sqliteNote
-        : s(backup.underWrites.sqliteS)
-    }   ratio ${x(backup.underWrites.ratio)}`,
-  );
-  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 await main();

@@ -1,4 +1,4 @@
-// Benchmarks that need the real app: check wall time vs the shell script, no-op sync time.
+// `agent check` wall time against the shell script it replaces, on the real sample app.
 import type { Machine } from "../machine/machine.js";
 
 // Median wall time in ms of a command run `n` times inside the machine (timed in the machine, so
@@ -41,4 +41,13 @@ export async function benchCheck(machine: Machine): Promise<CheckBench> {
     scriptExit: script.exit,
     ratio: agent.ms / script.ms,
   };
+}
+
+export function checkLines(check: CheckBench): string[] {
+  return [
+    "agent check (median of 11, sample app, all checks)",
+    `  agent check           ${check.agentMs.toFixed(0)} ms  (exit ${check.agentExit})`,
+    `  shell script          ${check.scriptMs.toFixed(0)} ms  (exit ${check.scriptExit})`,
+    `  ratio agent/script    ${check.ratio.toFixed(2)}×`,
+  ];
 }

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     await machine.sh(
       "install -m 0644 /opt/deploy-agent/units/*.service /etc/systemd/system/ && systemctl daemon-reload",
     );
-    await show(machine, "systemctl enable deploy-agent-sync.service");
+    await show(machine, "systemctl enable deploy-agent.service");
 
     say("The team pushes two commits while the machine is off; it boots straight onto the newest");
     await pushCommit(machine, release("faster checkout page"));
