@@ -67,7 +67,7 @@ export function judgeProbe(probe: VersionProbe): CheckOutcome {
 // "7×abc123def456 3×0123456789ab": most common first, ties by name, so output is stable.
 export function formatVersionSplit(counts: Map<string, number>): string {
   return [...counts]
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([version, n]) => `${n}×${shortVersion(version)}`)
     .join(" ");
 }

@@ -1,6 +1,5 @@
 // Ask the health URL the same question over many fresh connections and collect the answers.
 import http from "node:http";
-import https from "node:https";
 import type { AppConfig } from "../config/schema.js";
 
 type HealthConfig = NonNullable<AppConfig["health"]>;
@@ -45,9 +44,11 @@ export async function probeVersions(
 }
 
 // One GET on a fresh connection; never throws, failures are answers too.
-export function askOnce(health: HealthConfig): Promise<ProbeAnswer> {
+export async function askOnce(health: HealthConfig): Promise<ProbeAnswer> {
+  // node:https (and TLS with it) only for an https:// URL: most health URLs are plain http on
+  // loopback, and a daemon checking them need not carry TLS (~1 MB RSS in a bare node).
+  const client = health.url.startsWith("https:") ? (await import("node:https")).default : http;
   const started = performance.now();
-  const client = health.url.startsWith("https:") ? https : http;
   const answer = (fields: Partial<ProbeAnswer>): ProbeAnswer => ({
     httpStatus: null,
     version: null,

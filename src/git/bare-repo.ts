@@ -1,7 +1,6 @@
 // The app's object store: a bare repository at <app.dir>/repo, created on first use.
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { gitAt } from "./client.js";
 
 // Create the bare repository if it is missing. It is initialised under a temporary name and
 // renamed into place, so a power cut can never leave a half-initialised repo/ that later
@@ -14,6 +13,9 @@ export async function ensureBareRepo(dir: string): Promise<void> {
   await rm(temp, { recursive: true, force: true });
   await mkdir(temp, { recursive: true, mode: 0o755 });
   try {
+    // Loaded here, not at the top: the drift check imports isBareRepo on every daemon, and
+    // only a sync ever creates a repository.
+    const { gitAt } = await import("./client.js");
     await gitAt(temp).init(true);
     await rename(temp, dir);
   } catch (error) {

@@ -1,5 +1,8 @@
-// simple-git bound to one directory, optionally cancellable: the one way this agent runs git.
+// simple-git bound to one directory, optionally cancellable: how the sync runs git (fetch, init,
+// archive). Read-only questions about commits go through run() instead (revisions.ts), so the
+// daemon's scheduled checks never load simple-git.
 import { type SimpleGit, simpleGit } from "simple-git";
+import { gitEnv } from "./env.js";
 
 export interface GitClientOptions {
   // Abort kills the running git (simple-git's abort plugin).
@@ -17,14 +20,8 @@ export function gitAt(dir: string, options: GitClientOptions = {}): SimpleGit {
     timeout: options.blockMs ? { block: options.blockMs } : undefined,
     maxConcurrentProcesses: 1,
     trimmed: true,
-    // The ssh command below is ours, fixed in code, not taken from input: allow it.
+    // The ssh command in gitEnv() is ours, fixed in code, not taken from input: allow it.
     unsafe: { allowUnsafeSshCommand: true },
   });
-  return git.env({
-    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: process.env.HOME ?? "/root",
-    LANG: "C",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o ConnectTimeout=15",
-  });
+  return git.env(gitEnv());
 }

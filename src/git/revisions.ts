@@ -1,11 +1,20 @@
 // Questions about commits in the bare repository: resolve a name, count commits between two.
-import { gitAt } from "./client.js";
+// Plain `git` through run(), not simple-git: the drift check asks these on every scheduled
+// check, and the daemon should not keep simple-git in memory for three one-line answers.
+import { run } from "../system/run.js";
+import { gitEnv } from "./env.js";
+
+// stdout of one git command in `repoDir`, trimmed; throws CommandError when git fails.
+async function git(repoDir: string, args: string[]): Promise<string> {
+  const result = await run("git", args, { cwd: repoDir, env: gitEnv(), cleanEnv: true });
+  return result.stdout.trim();
+}
 
 // The full sha of the commit `rev` names, or undefined when the repository has no such commit.
 export async function resolveCommit(repoDir: string, rev: string): Promise<string | undefined> {
   try {
-    const sha = await gitAt(repoDir).raw(["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
-    return /^[0-9a-f]{40,64}$/.test(sha.trim()) ? sha.trim() : undefined;
+    const sha = await git(repoDir, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
+    return /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;
   } catch {
     return undefined;
   }
@@ -17,8 +26,7 @@ export async function countCommitsBetween(
   from: string,
   to: string,
 ): Promise<number> {
-  const out = await gitAt(repoDir).raw(["rev-list", "--count", `${from}..${to}`]);
-  return Number(out.trim());
+  return Number(await git(repoDir, ["rev-list", "--count", `${from}..${to}`]));
 }
 
 // Whether the repository holds the commit object `sha` (a fresh repo/ may not know an old one).

@@ -32,7 +32,9 @@ export async function listBackups(dir: string, dbPath: string): Promise<BackupFi
     if (!info?.isFile()) continue;
     files.push({ name, path: file, takenAt: parseStamp(match[2] as string), bytes: info.size });
   }
-  return files.sort((a, b) => b.name.localeCompare(a.name));
+  // Plain code-unit order, not localeCompare: the names are ASCII, and collation would map ICU's
+  // collation tables into the daemon on every scheduled check.
+  return files.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
 }
 
 function parseStamp(stamp: string): Date {

@@ -35,6 +35,15 @@ import {
 import { skipUnlessRoot as skip } from "./sync-helpers.js";
 
 const TOKEN = randomBytes(24).toString("hex");
+// Idle memory of the daemon, kB. Measured here (execa, node-cron, simple-git loaded lazily):
+// VmRSS ~76 MB = RssAnon ~25 MB (its own heap, stacks, JIT code) + RssFile ~51 MB (mostly the
+// node binary's pages, ~34 MB in any node process and shared with every other one). The unit's
+// cgroup, which is what `systemctl status` shows as Memory:, is charged ~27 MB: private pages
+// plus page cache the daemon itself faulted in. The issue's 60 MB holds for that figure, not for
+// VmRSS with the node binary's shared pages counted; the bounds below catch growth in either.
+const MAX_IDLE_RSS_KB = 90 * 1024;
+const MAX_IDLE_ANON_KB = 32 * 1024;
+const MAX_IDLE_CGROUP_KB = 60 * 1024;
 const SYNC_UNIT = "deploy-agent-sync.service";
 
 // The daemon's config: every 10 s, endpoint on, a short verify so a broken commit fails fast.
@@ -415,14 +424,20 @@ describe("deploy-agent daemon under systemd", { skip }, () => {
   test("idle memory of the daemon", async () => {
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const pid = await mainPid(machine);
-    const rss = (await machine.sh(`awk '/VmRSS/ {print $2}' /proc/${pid}/status`)).stdout.trim();
-    const anon = (await machine.sh(`awk '/^Anonymous/ {print $2}' /proc/${pid}/smaps_rollup`))
-      .stdout;
-    const cgroup = Number(await unitProperty(machine, UNIT, "MemoryCurrent"));
+    const status = await machine.readFile(`/proc/${pid}/status`);
+    const kB = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    const [rss, anon, file] = [kB("VmRSS"), kB("RssAnon"), kB("RssFile")];
+    const cgroup = Math.round(Number(await unitProperty(machine, UNIT, "MemoryCurrent")) / 1024);
     console.log(
-      `# idle VmRSS ${rss} kB, anonymous ${anon.trim()} kB, cgroup MemoryCurrent ${Math.round(cgroup / 1024)} kB`,
+      `# idle VmRSS ${rss} kB = RssAnon ${anon} kB + RssFile ${file} kB (+ shmem); cgroup MemoryCurrent ${cgroup} kB`,
     );
-    assert.ok(Number(rss) > 0);
+    assert.ok(rss <= MAX_IDLE_RSS_KB, `VmRSS ${rss} kB > ${MAX_IDLE_RSS_KB} kB`);
+    assert.ok(anon <= MAX_IDLE_ANON_KB, `RssAnon ${anon} kB > ${MAX_IDLE_ANON_KB} kB`);
+    assert.ok(
+      cgroup <= MAX_IDLE_CGROUP_KB,
+      `MemoryCurrent ${cgroup} kB > ${MAX_IDLE_CGROUP_KB} kB`,
+    );
   });
 
   test("after a reboot with the unit enabled the daemon is running", async () => {
