@@ -13,7 +13,7 @@ UNIT_DIR=/etc/systemd/system
 bash install/deps.sh
 npm run -s build
 
-# The program: compiled JS plus production dependencies, built natively for this host's Node.
+# The program: the bundled agent (dist/agent) plus production dependencies, built natively for this host's Node.
 echo "install: $PREFIX"
 staging="$PREFIX.new"
 rm -rf "$staging"
@@ -32,7 +32,7 @@ node_bin=$(command -v node)
 for name in agent deploy-agent; do
   cat >"/usr/local/bin/$name.tmp" <<WRAPPER
 #!/bin/sh
-exec $node_bin $PREFIX/dist/src/index.js "\$@"
+exec $node_bin $PREFIX/dist/agent/agent.js "\$@"
 WRAPPER
   chmod 0755 "/usr/local/bin/$name.tmp"
   mv "/usr/local/bin/$name.tmp" "/usr/local/bin/$name"

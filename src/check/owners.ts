@@ -1,6 +1,5 @@
 // User and group names ↔ ids for the permissions check, each looked up once per run.
-import { lookupGroupId, lookupUser } from "../system/accounts.js";
-import { run } from "../system/run.js";
+import { lookupGroupId, lookupUser, nameOfId } from "../system/accounts.js";
 
 export interface OwnerLookup {
   uidOf(name: string): Promise<number | undefined>;
@@ -9,7 +8,7 @@ export interface OwnerLookup {
   namesOf(uid: number, gid: number): Promise<string>;
 }
 
-// A lookup that asks NSS (getent) at most once per name or id.
+// A lookup that asks the account databases at most once per name or id.
 export function createOwnerLookup(): OwnerLookup {
   const cache = new Map<string, Promise<number | string | undefined>>();
   const once = <T extends number | string | undefined>(key: string, get: () => Promise<T>) => {
@@ -31,11 +30,4 @@ export function createOwnerLookup(): OwnerLookup {
       return `${user}:${group}`;
     },
   };
-}
-
-// The name of a uid or gid (first field of its getent entry), or the number itself.
-async function nameOfId(database: "passwd" | "group", id: number): Promise<string> {
-  const result = await run("getent", [database, String(id)], { reject: false });
-  const name = result.exitCode === 0 ? result.stdout.split(":")[0] : undefined;
-  return name || String(id);
 }

@@ -1,5 +1,6 @@
 // The command table: each command's arguments, loaded lazily from src/commands/<name>.ts.
 import { Command, Option } from "commander";
+import { agentVersion } from "../agent-version.js";
 
 // Parse argv and run one command; resolves to the command's exit code.
 export async function runCli(argv: string[]): Promise<{ command: string; code: number }> {
@@ -13,6 +14,7 @@ export async function runCli(argv: string[]): Promise<{ command: string; code: n
       "-c, --config <path>",
       "config file (default: $DEPLOY_AGENT_CONFIG or /etc/deploy-agent/agent.yaml)",
     )
+    .version(agentVersion(), "-V, --version", "print the agent's version")
     .showHelpAfterError()
     .exitOverride();
   const config = () => program.opts<{ config?: string }>().config;

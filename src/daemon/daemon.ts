@@ -1,12 +1,12 @@
 // The daemon's life: arm schedules, pollers and the endpoint for a config, tell systemd, and
 // take it all down again (SIGTERM) or swap it for a new config (SIGHUP).
 import type { ScheduledTask } from "node-cron";
+import { agentVersion } from "../agent-version.js";
 import type { CheckReport } from "../check/run-checks.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { Logger } from "../log.js";
 import { type CheckRecord, listChecks } from "../state/check-records.js";
 import type { StateDb } from "../state/state-db.js";
-import { agentVersion } from "./agent-version.js";
 import { AppWork } from "./app-work.js";
 import { lastVerdict } from "./check-history.js";
 import { DaemonState } from "./daemon-state.js";

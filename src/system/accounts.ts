@@ -1,4 +1,6 @@
-// Look up users and groups through NSS (getent), so LDAP/sssd accounts work like local ones.
+// Look up users and groups: /etc/passwd and /etc/group first, then NSS (getent), so LDAP/sssd
+// accounts work like local ones.
+import { readFile } from "node:fs/promises";
 import { run } from "./run.js";
 
 export interface Account {
@@ -8,17 +10,54 @@ export interface Account {
   home: string;
 }
 
+type Database = "passwd" | "group";
+const FILES: Record<Database, string> = { passwd: "/etc/passwd", group: "/etc/group" };
+const NAME = 0;
+const ID = 2;
+
 // The passwd entry of a user, or undefined when the host has no such user.
 export async function lookupUser(name: string): Promise<Account | undefined> {
-  const result = await run("getent", ["passwd", name], { reject: false });
-  if (result.exitCode !== 0) return undefined;
-  const [, , uid, gid, , home] = result.stdout.split("\n")[0]?.split(":") ?? [];
+  const fields = await entry("passwd", NAME, name);
+  if (!fields) return undefined;
+  const [, , uid, gid, , home] = fields;
   return { name, uid: Number(uid), gid: Number(gid), home: home || "/" };
 }
 
 // The numeric id of a group, or undefined when the host has no such group.
 export async function lookupGroupId(name: string): Promise<number | undefined> {
-  const result = await run("getent", ["group", name], { reject: false });
+  const fields = await entry("group", NAME, name);
+  return fields ? Number(fields[ID]) : undefined;
+}
+
+// The name of a uid or gid, or the number itself when no entry has it.
+export async function nameOfId(database: Database, id: number): Promise<string> {
+  return (await entry(database, ID, String(id)))?.[NAME] || String(id);
+}
+
+// The entry whose field `at` (name or id) is `key`: getent accepts either as its key.
+async function entry(database: Database, at: number, key: string): Promise<string[] | undefined> {
+  return (await localEntry(FILES[database], at, key)) ?? (await nssEntry(database, key));
+}
+
+// "files" comes first in Debian's nsswitch.conf for passwd and group, so an entry found here is
+// the one getent would return; reading it costs no process spawn, which is most of the config
+// check's time in a short `agent check`. A miss (or an unreadable file) falls through to getent.
+async function localEntry(file: string, at: number, key: string): Promise<string[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n")) {
+    const fields = line.split(":");
+    if (fields.length > ID && fields[at] === key) return fields;
+  }
+  return undefined;
+}
+
+async function nssEntry(database: Database, key: string): Promise<string[] | undefined> {
+  const result = await run("getent", [database, key], { reject: false });
   if (result.exitCode !== 0) return undefined;
-  return Number(result.stdout.split(":")[2]);
+  return result.stdout.split("\n")[0]?.split(":");
 }

@@ -2,8 +2,8 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-// dist/test/bench/ → dist/src/index.js
+// The bundle, as installed: dist/test/bench/ → dist/agent/agent.js
 export const AGENT_CLI = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  "../../src/index.js",
+  "../../agent/agent.js",
 );

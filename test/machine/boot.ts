@@ -85,7 +85,7 @@ export async function prepareDisk(dir: string, extraMasks: string[] = []): Promi
     if (!(await exists(link))) symlinkSync("/dev/null", link);
   }
   mkdirDirs(path.join(dir, "upper"), "usr/local/bin");
-  const wrapper = `#!/bin/sh\nexec ${process.execPath} ${GUEST_REPO}/dist/src/index.js "$@"\n`;
+  const wrapper = `#!/bin/sh\nexec ${process.execPath} ${GUEST_REPO}/dist/agent/agent.js "$@"\n`;
   for (const name of ["agent", "deploy-agent"]) {
     const file = path.join(dir, "upper/usr/local/bin", name);
     await writeFile(file, wrapper, { mode: 0o755 });

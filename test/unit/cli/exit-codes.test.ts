@@ -1,13 +1,14 @@
 // The built CLI refuses bad input with documented exit codes and touches nothing.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../src/index.js");
+// The bundle, as installed: dist/test/unit/cli/ → dist/agent/agent.js
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../agent/agent.js");
 const dir = mkdtempSync(path.join(tmpdir(), "deploy-agent-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -104,5 +105,14 @@ describe("usage errors exit 64 before anything runs", () => {
 
   test("a command that does not exist", async () => {
     assert.equal((await agent(["deploy"])).exitCode, 64);
+  });
+
+  test("--version prints the package's version and succeeds", async () => {
+    const { version } = JSON.parse(
+      readFileSync(path.resolve(path.dirname(CLI), "../../package.json"), "utf8"),
+    ) as { version: string };
+    const result = await agent(["--version"]);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stdout.trim(), version);
   });
 });
