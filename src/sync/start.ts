@@ -1,6 +1,7 @@
 // Step 7c: hand the DB to the app user, lift the hold and start the service.
 import type { AppConfig } from "../config/schema.js";
-import { unitAction } from "../system/systemd.js";
+import { logger } from "../log.js";
+import { showUnit, unitAction } from "../system/systemd.js";
 import { fixDatabaseOwnership } from "./db-files.js";
 import { liftHold } from "./hold.js";
 
@@ -10,6 +11,24 @@ import { liftHold } from "./hold.js";
 export async function startService(app: AppConfig): Promise<void> {
   await fixDatabaseOwnership(app);
   await liftHold(app);
-  if (app.socket) await unitAction("start", app.socket);
-  await unitAction("start", app.service);
+  if (app.socket) await deliberateStart(app.socket);
+  await deliberateStart(app.service);
+}
+
+// systemd refuses a sixth start within 10 s (DefaultStartLimitBurst/IntervalSec) with the result
+// "start-limit-hit", and the unit stays down. That limit is there to stop Restart= loops; the
+// agent's starts are deliberate and a failed deploy makes two within a second (start, then the
+// rollback's start), so a few quick deploys would leave the app stopped. Only in that case is the
+// counter cleared (reset-failed) and the start tried once more, with a warning; a crash loop of
+// the app itself is still bounded, since only these starts clear it.
+async function deliberateStart(unit: string): Promise<void> {
+  try {
+    await unitAction("start", unit);
+  } catch (error) {
+    const { Result } = await showUnit(unit, ["Result"]);
+    if (Result !== "start-limit-hit") throw error;
+    logger.warn({ unit }, `${unit} hit its start limit: resetting it and starting again`);
+    await unitAction("reset-failed", unit);
+    await unitAction("start", unit);
+  }
 }

@@ -225,4 +225,16 @@ describe("rollback, restore, status, history, drift", { skip: skipUnlessRoot }, 
     assert.equal(back.code, 0, explain(back));
     await assertServing(machine, head);
   });
+
+  test("a deploy right after the app used up systemd's start limit still starts it", async () => {
+    // Restart until systemd refuses (at most 5 starts in 10 s): the app is down, "start-limit-hit".
+    await sh(
+      machine,
+      'for i in $(seq 10); do systemctl restart shop.service 2>/dev/null || break; done; test "$(systemctl show -P Result shop.service)" = start-limit-hit',
+    );
+    const run = await agent(machine, ["sync", "--ref", shaB]);
+    assert.equal(run.code, 0, explain(run));
+    assert.match(run.stderr, /shop\.service hit its start limit: resetting it and starting again/);
+    await assertServing(machine, shaB);
+  });
 });
