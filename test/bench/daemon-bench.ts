@@ -7,8 +7,10 @@
 // the run ends with the live JS heap after a full GC, from two heap snapshots 100 checks apart.
 // Snapshots perturb RSS (their buffers stay mapped), so they come after the RSS samples.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { Machine } from "../machine/machine.js";
-import { GUEST_REPO } from "../machine/paths.js";
+import { GUEST_REPO, repoRoot } from "../machine/paths.js";
 import { AGENT_CONFIG_PATH, provisionShop, shopConfigYaml } from "../machine/sample-app.js";
 import { progress, withMachine } from "./bench-machine.js";
 
@@ -18,11 +20,16 @@ const CHECKPOINTS = [50, 100, 150, 200];
 // Heap snapshots at the last checkpoint and this many checks later.
 const HEAP_INTERVAL = 100;
 // Bench-only drop-in: Node writes a heap snapshot (after a full GC) on SIGUSR2, into the state
-// directory, the one place the sandboxed unit may write. Nothing else about the daemon changes.
-const HEAP_DROP_IN = `[Service]
-Environment=NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2
+// directory, the one place the sandboxed unit may write. A drop-in's NODE_OPTIONS replaces the
+// unit's, so the unit's own V8 flags are carried over: nothing else about the daemon changes.
+function heapDropIn(): string {
+  const unit = readFileSync(path.join(repoRoot(), "units", UNIT), "utf8");
+  const own = /^Environment="NODE_OPTIONS=([^"]*)"/m.exec(unit)?.[1] ?? "";
+  return `[Service]
+Environment="NODE_OPTIONS=${`${own} --heapsnapshot-signal=SIGUSR2`.trim()}"
 WorkingDirectory=/var/lib/deploy-agent
 `;
+}
 
 export interface DaemonSample {
   // Scheduled checks recorded in the state DB when the sample was taken.
@@ -92,7 +99,7 @@ export async function benchDaemonMemory(): Promise<DaemonBench> {
        agent backup >/dev/null`,
       { reject: true },
     );
-    await machine.writeFile(`/etc/systemd/system/${UNIT}.d/bench-heap.conf`, HEAP_DROP_IN, 0o644);
+    await machine.writeFile(`/etc/systemd/system/${UNIT}.d/bench-heap.conf`, heapDropIn(), 0o644);
     await machine.exec(["systemctl", "daemon-reload"], { reject: true });
     await machine.exec(["systemctl", "enable", "--now", "--quiet", UNIT], { reject: true });
     const started = performance.now();
