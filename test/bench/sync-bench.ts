@@ -144,7 +144,7 @@ const STEP_NOTES: Record<string, string> = {
   switch: "agent    rename(2) of current",
   migrate: "agent + migrate hook",
   start: "waiting  chown DB, lift hold, systemctl start",
-  verify: "waiting  service/processes/health checks until ok, polled every 1 s",
+  verify: "waiting  service/processes/health checks until ok, polled every 250 ms",
 };
 
 const ms = (v: number) => `${Math.round(v)}`.padStart(6);
