@@ -63,20 +63,45 @@ const MIGRATIONS: string[] = [
 // what crash recovery trusts after a power cut, so a committed step must be on disk.
 export function openStateDb(dir: string = STATE_DIR): StateDb {
   mkdirSync(dir, { recursive: true, mode: 0o750 });
-  const db = new Database(path.join(dir, "state.db"), { timeout: 10_000 });
-  db.pragma("journal_mode = WAL");
+  const db = new Database(path.join(dir, "state.db"), { timeout: BUSY_TIMEOUT_MS });
+  useWal(db);
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
   migrate(db);
   return db;
 }
 
+const BUSY_TIMEOUT_MS = 10_000;
+const WAL_RETRY_MS = 20;
+
+// Switching a fresh DB to WAL needs it to itself, and SQLite answers SQLITE_BUSY at once (the busy
+// timeout does not apply) while another process is opening it too, as at first boot. Once one
+// process has switched, the mode is persistent and the pragma no longer needs the lock.
+function useWal(db: StateDb): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw error;
+      // Synchronous like the rest of better-sqlite3: this runs once per process, at open.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, WAL_RETRY_MS);
+    }
+  }
+}
+
+// At first boot the boot sync and the daemon open a fresh state DB at the same moment. The version
+// is read again inside an IMMEDIATE transaction (which takes the write lock, waiting out the busy
+// timeout), so the second process finds the schema the first one applied instead of applying it
+// again. An up-to-date DB, the usual case, takes no lock at all.
 function migrate(db: StateDb): void {
-  const version = db.pragma("user_version", { simple: true }) as number;
-  for (let v = version; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+  const current = () => db.pragma("user_version", { simple: true }) as number;
+  if (current() >= MIGRATIONS.length) return;
+  db.transaction(() => {
+    for (let v = current(); v < MIGRATIONS.length; v++) {
       db.exec(MIGRATIONS[v] as string);
       db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+    }
+  }).immediate();
 }
