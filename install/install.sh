@@ -20,8 +20,10 @@ rm -rf "$staging"
 mkdir -p "$staging"
 cp -a dist node_modules package.json package-lock.json LICENSE "$staging/"
 # The checkout's modules were built for this host by deps.sh; drop the dev-only ones rather than
-# rebuilding the native addons from source a second time.
-(cd "$staging" && npm prune --omit=dev --no-audit --no-fund --loglevel=error)
+# rebuilding the native addons from source a second time. --offline: everything needed is on disk,
+# and without it npm asks the registry about optional packages of other platforms and, on a host
+# without network, hangs.
+(cd "$staging" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error)
 # Swap in the new tree whole, so a failed upgrade leaves the old one working.
 if [[ -d $PREFIX ]]; then rm -rf "$PREFIX.old" && mv "$PREFIX" "$PREFIX.old"; fi
 mv "$staging" "$PREFIX"
