@@ -8,12 +8,9 @@ import type { AppSession } from "./app-session.js";
 import { type DeployRun, freshProgress, runStep, skipStep, stepFailure } from "./deploy-run.js";
 import { keepDatabaseCopy, restoreDatabase } from "./restore-db.js";
 import { rollBack } from "./rollback.js";
-import { startService } from "./start.js";
+import { startStep, stopStep, switchStep, verifyStep } from "./service-steps.js";
 import { shortSha } from "./step-names.js";
-import { stopService } from "./stop.js";
-import { switchCurrent } from "./switch.js";
 import type { SyncResult } from "./sync-result.js";
-import { verifyRelease } from "./verify.js";
 
 export interface PutBackPlan {
   trigger: "rollback" | "restore";
@@ -57,10 +54,7 @@ export async function putBack(session: AppSession, plan: PutBackPlan): Promise<S
   };
   printer.title(plan.title);
   try {
-    await runStep(run, "stop", async (note) => {
-      progress.stopped = true;
-      note(`${await stopService(app)} processes stopped`);
-    });
+    await stopStep(run);
     if (app.database) {
       await runStep(run, "backup", async (note) => {
         const copy = await keepDatabaseCopy(app, plan.keepAs);
@@ -78,16 +72,9 @@ export async function putBack(session: AppSession, plan: PutBackPlan): Promise<S
         note(`DB restored from ${path.basename(restore.file)}`);
       });
     } else skipStep(run, "rollback", restore.keep);
-    await runStep(run, "switch", async (note) => {
-      progress.switched = true;
-      await switchCurrent(layout, target.name);
-      note(`current -> ${target.name}`);
-    });
-    await runStep(run, "start", async () => {
-      progress.started = true;
-      await startService(app);
-    });
-    await runStep(run, "verify", async (note) => note(await verifyRelease(app, target.revision)));
+    await switchStep(run);
+    await startStep(run);
+    await verifyStep(run);
   } catch (error) {
     const failure = await rollBack(run, stepFailure(run, "stop", error));
     const back = failure.exitCode === ExitCode.failedRolledBack;

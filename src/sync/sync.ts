@@ -16,13 +16,10 @@ import { openRun } from "./open-run.js";
 import { type StepPrinter, silentPrinter } from "./printer.js";
 import { pruneReleases } from "./releases.js";
 import { rollBack } from "./rollback.js";
-import { startService } from "./start.js";
+import { startStep, stopStep, switchStep, verifyStep } from "./service-steps.js";
 import { shortSha } from "./step-names.js";
-import { stopService } from "./stop.js";
-import { switchCurrent } from "./switch.js";
 import { rememberResult, type SyncResult } from "./sync-result.js";
 import { remoteUnreachable } from "./unreachable.js";
-import { verifyRelease } from "./verify.js";
 
 export type { SyncOutcome, SyncResult } from "./sync-result.js";
 
@@ -94,27 +91,17 @@ async function deploy(run: DeployRun): Promise<SyncResult> {
       await ensureHoldDropIn(app);
     });
     // 5. Stop the service and wait for its cgroup to empty: nothing writes the DB any more.
-    await runStep(run, "stop", async (note) => {
-      progress.stopped = true;
-      note(`${await stopService(app)} processes stopped`);
-    });
+    await stopStep(run);
     // 6. Back up the DB, now complete: every committed row is in it.
     if (app.database) await runStep(run, "backup", (note) => backupDatabase(run, note));
     else skipStep(run, "backup", "no database configured");
     // 7. Swap `current`, migrate, start.
-    await runStep(run, "switch", async (note) => {
-      progress.switched = true;
-      await switchCurrent(layout, run.release as string);
-      note(`current -> ${run.release}`);
-    });
+    await switchStep(run);
     if (app.hooks.migrate) await runStep(run, "migrate", () => migrateDatabase(run));
     else skipStep(run, "migrate", "no migrate hook");
-    await runStep(run, "start", async () => {
-      progress.started = true;
-      await startService(app);
-    });
+    await startStep(run);
     // 8. Verify: unit active, master + workers, every health answer on the new REVISION.
-    await runStep(run, "verify", async (note) => note(await verifyRelease(app, run.sha)));
+    await verifyStep(run);
   } catch (error) {
     // 9. Put the old release back (DB included if a migration ran) and say how that went.
     const failure = await rollBack(run, stepFailure(run, "build", error));

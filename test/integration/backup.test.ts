@@ -4,11 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
 import { provisionShop, SHOP_DB, SHOP_DIR, startWriter } from "../machine/sample-app.js";
-
-const skip =
-  process.getuid?.() === 0
-    ? false
-    : "integration tests need root: they boot a machine with systemd as PID 1";
+import { skipUnlessRoot as skip } from "./sync-helpers.js";
 
 interface BackupJson {
   app: string;

@@ -6,11 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
 import { provisionShop, SHOP_DB, SHOP_DIR, waitForHealth } from "../machine/sample-app.js";
 import { unitPids, unitProperty } from "../machine/units.js";
-
-const skip =
-  process.getuid?.() === 0
-    ? false
-    : "integration tests need root: they boot a machine with systemd as PID 1";
+import { skipUnlessRoot as skip } from "./sync-helpers.js";
 
 interface CheckJson {
   name: string;

@@ -4,18 +4,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
 import { GUEST_REPO } from "../machine/paths.js";
-import { skipUnlessRoot as skip } from "./sync-helpers.js";
+import { sh as shell, skipUnlessRoot as skip } from "./sync-helpers.js";
 
 const CHECKOUT = "/root/deploy-agent";
 const PREFIX = "/opt/agent-under-test";
 
 describe("install.sh and uninstall.sh", { skip }, () => {
   let machine: Machine;
-  const sh = async (script: string) => {
-    const result = await machine.sh(script, { timeoutMs: 300_000 });
-    assert.equal(result.exitCode, 0, `${script}\n${result.stdout}\n${result.stderr}`);
-    return result.stdout.trim();
-  };
+  // install.sh builds the agent, which takes longer than the default time-out.
+  const sh = (script: string) => shell(machine, script, { timeoutMs: 300_000 });
   const install = () => sh(`PREFIX=${PREFIX} bash ${CHECKOUT}/install/install.sh`);
   // "mode owner:group" of a path.
   const stat = (file: string) => sh(`stat -c '%a %U:%G' ${file}`);

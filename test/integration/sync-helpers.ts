@@ -1,6 +1,7 @@
 // What the sync integration tests look at inside a machine, read independently of the agent's
 // own code: worker cwds from /proc, rows with the machine's python, files with ls.
 import assert from "node:assert/strict";
+import type { ExecOptions } from "../machine/exec.js";
 import type { Machine } from "../machine/machine.js";
 import { SHOP_DB, SHOP_DIR } from "../machine/sample-app.js";
 import { unitPids } from "../machine/units.js";
@@ -42,9 +43,9 @@ export function explain(run: AgentRun): string {
 }
 
 // Shell in the machine; fails the test when the script fails; returns trimmed stdout.
-export async function sh(machine: Machine, script: string): Promise<string> {
-  const result = await machine.sh(script);
-  assert.equal(result.exitCode, 0, `${script}\n${result.stderr}`);
+export async function sh(machine: Machine, script: string, opts?: ExecOptions): Promise<string> {
+  const result = await machine.sh(script, opts);
+  assert.equal(result.exitCode, 0, `${script}\n${result.stdout}\n${result.stderr}`);
   return result.stdout.trim();
 }
 
