@@ -1,11 +1,12 @@
-// The agent's own version, from its package.json (`agent --version`, GET /health).
+// The agent's own version and where it is installed, from its package.json (`agent --version`,
+// GET /health, and the worker processes it starts from its own program).
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 // The module sits at a different depth in dist/src/ (tsc) and dist/agent/chunks/ (the bundle), so
-// walk up to the first package.json that is ours; "unknown" if packaged some other way.
-export function agentVersion(): string {
+// walk up to the first package.json that is ours.
+function findPackage(): { root: string; version: string } | undefined {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     try {
@@ -13,12 +14,26 @@ export function agentVersion(): string {
         name?: unknown;
         version?: unknown;
       };
-      if (pkg.name === "deploy-agent" && typeof pkg.version === "string") return pkg.version;
+      if (pkg.name === "deploy-agent" && typeof pkg.version === "string") {
+        return { root: dir, version: pkg.version };
+      }
     } catch {
       // no package.json here (or not JSON): keep walking
     }
     const parent = path.dirname(dir);
-    if (parent === dir) return "unknown";
+    if (parent === dir) return undefined;
     dir = parent;
   }
+}
+
+// "unknown" if packaged some other way.
+export function agentVersion(): string {
+  return findPackage()?.version ?? "unknown";
+}
+
+// The bundled program (dist/agent/agent.js), which also carries the agent's worker commands.
+export function agentProgram(): string {
+  const root = findPackage()?.root;
+  if (!root) throw new Error("cannot find deploy-agent's package.json: is the agent installed?");
+  return path.join(root, "dist", "agent", "agent.js");
 }

@@ -1,19 +1,22 @@
-// Check "database": the SQLite DB opens read-only, passes quick_check and has its tables.
-import { stat } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
-import Database from "better-sqlite3";
+// Check "database": the SQLite DB opens read-only, passes quick_check and has its tables. It is
+// opened by the sqlite3 shell running as the app user (src/sqlite/sqlite-cli.ts): root's own
+// SQLite connection would open whatever the app user put at `-wal` and `-shm`.
+import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
+import { describeKind, lstatPath } from "../fs/entry.js";
+import type { Credentials } from "../sqlite/copy.js";
+import { inspectSqliteFile, SqliteError } from "../sqlite/sqlite-cli.js";
+import { runAs } from "../system/accounts.js";
 import { formatBytes } from "./format.js";
 import type { Check, CheckOutcome } from "./types.js";
 
 type DatabaseConfig = NonNullable<AppConfig["database"]>;
 
-// Busy handling: short busy timeouts with pauses between attempts rather than one long one,
-// because better-sqlite3 is synchronous and a long busy wait would freeze the other checks
-// (their HTTP time-outs would fire on a blocked event loop).
-const BUSY_TIMEOUT_MS = 200;
-const BUSY_PAUSE_MS = 100;
+// How long a DB locked by a writer is waited for before the check says "busy" (a warning).
 const BUSY_GIVE_UP_MS = 5_000;
+// A quick_check reads every page; even gigabytes take less than this, and the daemon is not
+// blocked meanwhile (it runs in a child process).
+const CHECK_TIMEOUT_MS = 5 * 60_000;
 
 export interface DatabaseFacts {
   path: string;
@@ -29,83 +32,67 @@ export const databaseCheck: Check = {
   async run(ctx) {
     const db = ctx.app.database;
     if (!db) return { status: "ok", summary: "not configured", details: {} };
-    return inspectDatabase(db);
+    const owner = await runAs(ctx.app.user, ctx.app.group);
+    return inspectDatabase(db, owner);
   },
 };
 
-// Open the DB read-only, check it, and judge the result.
+// Open the DB read-only as `as` (root when omitted), check it, and judge the result.
 export async function inspectDatabase(
   db: DatabaseConfig,
-  giveUpMs: number = BUSY_GIVE_UP_MS,
+  as?: Credentials,
+  busyGiveUpMs: number = BUSY_GIVE_UP_MS,
 ): Promise<CheckOutcome> {
   const details: Record<string, unknown> = { path: db.path };
-  const info = await stat(db.path).catch((error: NodeJS.ErrnoException) => error);
-  if (info instanceof Error) {
-    const why = info.code === "ENOENT" ? "missing" : info.message;
-    return { status: "critical", summary: `${db.path}: ${why}`, details };
+  const found = await lstatPath(db.path).catch((error: Error) => error);
+  if (found instanceof Error) return { status: "critical", summary: found.message, details };
+  if (!found) return { status: "critical", summary: `${db.path}: missing`, details };
+  if (!found.isFile()) {
+    return {
+      status: "critical",
+      summary: `${db.path} is ${describeKind(found)}, not a database file`,
+      details,
+    };
   }
-  const deadline = Date.now() + giveUpMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const facts = readFacts(db.path, db.tables);
-      facts.walBytes = (await stat(`${db.path}-wal`).catch(() => undefined))?.size ?? 0;
-      return judgeDatabase({ ...facts, bytes: info.size }, attempt);
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? "";
-      if (isBusy(code) && Date.now() < deadline) {
-        await sleep(BUSY_PAUSE_MS);
-        continue;
-      }
-      const message = (error as Error).message;
-      if (isBusy(code)) {
-        return {
-          status: "warning",
-          summary: `busy for ${giveUpMs} ms, not checked: ${message}`,
-          details: { ...details, error: message, attempts: attempt },
-        };
-      }
+  try {
+    const facts = await inspectSqliteFile(db.path, {
+      uid: as?.uid,
+      gid: as?.gid,
+      busyTimeoutMs: busyGiveUpMs,
+      timeoutMs: CHECK_TIMEOUT_MS,
+    });
+    const wal = await lstatPath(`${db.path}-wal`).catch(() => undefined);
+    return judgeDatabase({
+      path: db.path,
+      bytes: facts.bytes,
+      walBytes: wal?.isFile() ? wal.size : 0,
+      journalMode: facts.journalMode,
+      quickCheck: facts.quickCheck,
+      missingTables: db.tables.filter((t) => !facts.tables.includes(t)),
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    const kind = error instanceof SqliteError ? error.kind : "failed";
+    if (kind === "busy") {
       return {
-        status: "critical",
-        summary: `${describeSqliteError(code)}: ${message}`,
-        details: { ...details, error: message, code },
+        status: "warning",
+        summary: `busy for ${busyGiveUpMs} ms, not checked: ${message}`,
+        details: { ...details, error: message },
       };
     }
-  }
-}
-
-// Run the read-only inspection; throws SQLite's error (with its code) on failure.
-function readFacts(file: string, tables: string[]): DatabaseFacts {
-  // readonly: the check must never write. Opening a WAL database may still create -wal/-shm;
-  // run as root, SQLite's unix VFS chowns them to the DB file's owner, so the app (not root)
-  // keeps owning them (the integration test asserts this).
-  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
-  try {
-    const quickCheck = (db.pragma("quick_check") as Record<string, string>[]).map(
-      (row) => Object.values(row)[0] ?? "",
-    );
-    const present = new Set(
-      (
-        db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as {
-          name: string;
-        }[]
-      ).map((r) => r.name),
-    );
+    const what =
+      kind === "corrupt" ? "corrupt" : kind === "cannot-open" ? "cannot open" : "cannot read";
     return {
-      path: file,
-      bytes: 0,
-      walBytes: 0,
-      journalMode: String(db.pragma("journal_mode", { simple: true })),
-      quickCheck,
-      missingTables: tables.filter((t) => !present.has(t)),
+      status: "critical",
+      summary: `${what}: ${message}`,
+      details: { ...details, error: message, name: path.basename(db.path) },
     };
-  } finally {
-    db.close();
   }
 }
 
 // Judge what was read.
-export function judgeDatabase(facts: DatabaseFacts, attempts = 1): CheckOutcome {
-  const details = { ...facts, attempts };
+export function judgeDatabase(facts: DatabaseFacts): CheckOutcome {
+  const details = { ...facts };
   const size = `${formatBytes(facts.bytes)}${facts.walBytes > 0 ? ` + WAL ${formatBytes(facts.walBytes)}` : ""}`;
   const problems = facts.quickCheck.filter((line) => line !== "ok");
   if (problems.length > 0) {
@@ -123,16 +110,4 @@ export function judgeDatabase(facts: DatabaseFacts, attempts = 1): CheckOutcome 
     };
   }
   return { status: "ok", summary: `quick_check ok, ${facts.journalMode}, ${size}`, details };
-}
-
-// SQLITE_BUSY and SQLITE_LOCKED (and their extended codes) mean "try again", not "broken".
-function isBusy(code: string): boolean {
-  return /^SQLITE_(BUSY|LOCKED)/.test(code);
-}
-
-// Say what an SQLite error code means for the operator.
-function describeSqliteError(code: string): string {
-  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return "corrupt";
-  if (/^SQLITE_(CANTOPEN|PERM|AUTH|READONLY)/.test(code)) return "cannot open";
-  return "cannot read";
 }

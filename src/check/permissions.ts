@@ -1,7 +1,8 @@
 // Check "permissions": the DB, its -wal/-shm and directory, and extra paths have the right
 // owner and mode; with --fix, repair them and record each change.
 import type { Stats } from "node:fs";
-import { stat } from "node:fs/promises";
+import { describeKind, lstatPath } from "../fs/entry.js";
+import { agentDirProblems, repairAgentDirs } from "../release/agent-dirs.js";
 import { createOwnerLookup, type OwnerLookup } from "./owners.js";
 import { describeRule, formatMode, type PathRule, pathProblems, pathRules } from "./path-rules.js";
 import { repairPath } from "./repair-path.js";
@@ -29,7 +30,6 @@ export const permissionsCheck: Check = {
   name: "permissions",
   async run(ctx) {
     const rules = pathRules(ctx.app);
-    if (rules.length === 0) return { status: "ok", summary: "not configured", details: {} };
     const owners = createOwnerLookup();
     // Paths are judged concurrently, but their changes are recorded in rule order, so the
     // list reads the same on every run.
@@ -38,7 +38,8 @@ export const permissionsCheck: Check = {
       rules.map((rule, i) => inspectPath(rule, ctx, owners, changes[i] as string[])),
     );
     ctx.changes.push(...changes.flat());
-    return summarisePaths(reports.filter((r): r is PathReport => r !== undefined));
+    const dirs = await inspectAgentDirs(ctx);
+    return summarisePaths([...dirs, ...reports.filter((r): r is PathReport => r !== undefined)]);
   },
 };
 
@@ -63,11 +64,20 @@ async function inspectPath(
     return report("unknown", `no such ${uid === undefined ? "user" : "group"} on this host`);
   }
   const want = { uid, gid };
-  const found = await stat(rule.path).catch((error: NodeJS.ErrnoException) => error);
-  if (found instanceof Error) {
-    if (found.code !== "ENOENT") return report("unknown", `cannot stat: ${found.message}`);
+  // lstat through the pinned directory: what is at the path itself, never what a link there
+  // points at (the app user can put a link at any of these names).
+  const found = await lstatPath(rule.path).catch((error: Error) => error);
+  if (found instanceof Error) return report("critical", found.message);
+  if (!found) {
     if (rule.missing === "ignore") return undefined;
     return report(rule.missing, "missing");
+  }
+  const expectDir = rule.kind === "dir-writable";
+  if (expectDir ? !found.isDirectory() : !found.isFile()) {
+    return report(
+      "critical",
+      `is ${describeKind(found)}, expected ${expectDir ? "a directory" : "a regular file"}: not followed, not fixed`,
+    );
   }
   // Names are looked up (a subprocess each) only for owners that are not the expected ones.
   const actual = async (s: Stats) => {
@@ -82,8 +92,8 @@ async function inspectPath(
   const before = await actual(found);
   if (!ctx.fix) return report("critical", WRONG, before);
   try {
-    changes.push(...(await repairPath(rule, problems, want, ctx.app.dir, owners)));
-    const after = await stat(rule.path);
+    changes.push(...(await repairPath(rule, problems, want, owners)));
+    const after = (await lstatPath(rule.path)) as Stats;
     const left = pathProblems(rule, after, want);
     if (left.mode || left.owner) {
       return report("critical", WRONG, await actual(after));
@@ -115,4 +125,25 @@ export function summarisePaths(paths: PathReport[]): CheckOutcome {
     )
     .join("; ");
   return { status, summary, details: { paths } };
+}
+
+// The agent's own directories (app dir, repo/, releases/, backups/, .staging/) must be root's
+// alone; --fix makes them so (the directories, not their contents).
+async function inspectAgentDirs(ctx: CheckContext): Promise<PathReport[]> {
+  let problems = await agentDirProblems(ctx.layout);
+  if (problems.length > 0 && ctx.fix) {
+    try {
+      ctx.changes.push(...(await repairAgentDirs(ctx.layout)));
+    } catch (error) {
+      ctx.changes.push(`could not repair ${ctx.layout.dir}: ${(error as Error).message}`);
+    }
+    problems = await agentDirProblems(ctx.layout);
+  }
+  return problems.map((p) => ({
+    path: p.path,
+    expected: "root:root, not writable by others",
+    actual: null,
+    status: "critical" as const,
+    note: p.message.startsWith(`${p.path} `) ? p.message.slice(p.path.length + 1) : p.message,
+  }));
 }

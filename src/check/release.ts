@@ -1,8 +1,11 @@
 // Check "release": `current` is a symlink to a complete release with a REVISION.
-import { lstat, readFile, readlink, stat } from "node:fs/promises";
+import { lstat, readlink } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
-import { type AppLayout, RELEASE_NAME } from "../release/layout.js";
+import { lstatPath } from "../fs/entry.js";
+import { withPinnedDir } from "../fs/pinned-dir.js";
+import { printable } from "../output/sanitize.js";
+import { type AppLayout, RELEASE_NAME, readRevision } from "../release/layout.js";
 import type { Check, CheckOutcome } from "./types.js";
 
 export const releaseCheck: Check = {
@@ -11,32 +14,46 @@ export const releaseCheck: Check = {
 };
 
 // Follow `current` and confirm it names a whole release: releases/<stamp>-<sha12>, with a
-// REVISION and every linked shared path in place.
+// REVISION and every linked shared path in place. Everything in a release is the app user's, so
+// it is read without following links and within bounds (see readRevision).
 export async function inspectRelease(app: AppConfig, layout: AppLayout): Promise<CheckOutcome> {
   const critical = (summary: string, details: Record<string, unknown> = {}): CheckOutcome => ({
     status: "critical",
     summary,
     details,
   });
-  const link = await lstat(layout.current).catch(() => undefined);
+  const link = await lstatPath(layout.current).catch(() => undefined);
   if (!link) return critical(`${layout.current} is missing: no release is live`);
   if (!link.isSymbolicLink()) return critical(`${layout.current} is not a symlink`);
-  const target = await readlink(layout.current);
+  const target = await withPinnedDir(layout.dir, (dir) => readlink(dir.at("current")));
   const dir = path.resolve(path.dirname(layout.current), target);
   const name = path.basename(dir);
   const details: Record<string, unknown> = { target, release: name };
   if (path.dirname(dir) !== layout.releases || !RELEASE_NAME.test(name)) {
-    return critical(`current points at ${target}, not at a release in ${layout.releases}`, details);
+    return critical(
+      `current points at ${printable(target, 200)}, not at a release in ${layout.releases}`,
+      details,
+    );
   }
-  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+  const found = await lstat(dir).catch(() => undefined);
+  if (!found?.isDirectory()) {
     return critical(`current points at ${name}, which does not exist`, details);
   }
-  const revision = (await readFile(path.join(dir, "REVISION"), "utf8").catch(() => "")).trim();
-  details.revision = revision || null;
-  if (!revision) return critical(`release ${name} has no REVISION: it is incomplete`, details);
+  let revision: string;
+  try {
+    revision = await readRevision(layout, name);
+  } catch (error) {
+    details.revision = null;
+    const why =
+      (error as NodeJS.ErrnoException).code === "ENOENT"
+        ? "has no REVISION"
+        : `has no usable REVISION (${(error as Error).message})`;
+    return critical(`release ${name} ${why}: it is incomplete`, details);
+  }
+  details.revision = revision;
   const broken = [];
   for (const linked of app.linked) {
-    if (!(await stat(path.join(dir, linked)).catch(() => undefined))) broken.push(linked);
+    if (!(await linkInPlace(layout, name, linked.replace(/\/+$/, "")))) broken.push(linked);
   }
   if (broken.length > 0) {
     details.brokenLinks = broken;
@@ -51,4 +68,20 @@ export async function inspectRelease(app: AppConfig, layout: AppLayout): Promise
     };
   }
   return { status: "ok", summary: name, details };
+}
+
+// Whether releases/<release>/<rel> is the link into shared/ the build made, and shared/<rel>
+// exists: read with lstat and readlink, never by following the link.
+async function linkInPlace(layout: AppLayout, release: string, rel: string): Promise<boolean> {
+  const at = path.join(layout.releases, release, rel);
+  try {
+    const target = await withPinnedDir(path.dirname(at), (dir) =>
+      readlink(dir.at(path.basename(at))),
+    );
+    // Relative (as the build makes it) or absolute (as a person might), it must name shared/<rel>.
+    if (path.resolve(path.dirname(at), target) !== path.join(layout.shared, rel)) return false;
+    return (await lstatPath(path.join(layout.shared, rel))) !== undefined;
+  } catch {
+    return false;
+  }
 }

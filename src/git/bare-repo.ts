@@ -1,6 +1,12 @@
-// The app's object store: a bare repository at <app.dir>/repo, created on first use.
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+// The app's object store: a bare repository at <app.dir>/repo, a cache of the remote. Created on
+// first use, checked before each fetch, and moved aside and fetched afresh when it is damaged
+// (a power cut mid-write, a garbage HEAD, a missing pack) or not root's alone.
+import { mkdir, readdir, rename, stat } from "node:fs/promises";
 import path from "node:path";
+import { withPinnedDir } from "../fs/pinned-dir.js";
+import { removeTree } from "../fs/remove-tree.js";
+import { run } from "../system/run.js";
+import { git } from "./git.js";
 
 // Create the bare repository if it is missing. It is initialised under a temporary name and
 // renamed into place, so a power cut can never leave a half-initialised repo/ that later
@@ -8,18 +14,15 @@ import path from "node:path";
 export async function ensureBareRepo(dir: string): Promise<void> {
   if (await isBareRepo(dir)) return;
   // A repo/ without HEAD is debris (e.g. created by hand): start over rather than guess.
-  await rm(dir, { recursive: true, force: true });
+  await removeSibling(dir);
   const temp = `${dir}.tmp-${process.pid}`;
-  await rm(temp, { recursive: true, force: true });
-  await mkdir(temp, { recursive: true, mode: 0o755 });
+  await removeSibling(temp);
+  await mkdir(temp, { mode: 0o755 });
   try {
-    // Loaded here, not at the top: the drift check imports isBareRepo on every daemon, and
-    // only a sync ever creates a repository.
-    const { gitAt } = await import("./client.js");
-    await gitAt(temp).init(true);
+    await git(temp, ["init", "--bare", "--quiet"]);
     await rename(temp, dir);
   } catch (error) {
-    await rm(temp, { recursive: true, force: true });
+    await removeSibling(temp);
     throw new Error(`cannot create bare repository ${dir}: ${(error as Error).message}`, {
       cause: error,
     });
@@ -31,4 +34,77 @@ export async function isBareRepo(dir: string): Promise<boolean> {
   const head = await stat(path.join(dir, "HEAD")).catch(() => undefined);
   const objects = await stat(path.join(dir, "objects")).catch(() => undefined);
   return !!head?.isFile() && !!objects?.isDirectory();
+}
+
+// Why the repository cannot be used as it is, or undefined when it is sound. Root runs git in it,
+// and git runs programs that its config and hooks name: anything in it that is not root's, or
+// that others can write, could make root run someone else's code. Then git itself must accept
+// it, and every ref must name an object that is there (a ref half-written at a power cut names
+// garbage or nothing).
+export async function repoProblem(dir: string): Promise<string | undefined> {
+  if (!(await isBareRepo(dir))) return `${dir} is not a bare repository`;
+  // One walk of the tree: the first entry not owned by root, or writable by group or others
+  // (symlinks match too: their mode is 777, and git creates none in a bare repository).
+  const foreign = await run(
+    "find",
+    [dir, "(", "!", "-uid", "0", "-o", "-perm", "/022", ")", "-print", "-quit"],
+    {
+      timeoutMs: 60_000,
+      reject: false,
+    },
+  );
+  if (foreign.exitCode !== 0) return `cannot walk ${dir}: ${foreign.stderr.split("\n")[0]}`;
+  if (foreign.stdout.trim()) return `${foreign.stdout.trim()} is not root's alone`;
+  const bare = await git(dir, ["rev-parse", "--is-bare-repository"], { reject: false });
+  if (bare.exitCode !== 0 || bare.stdout.trim() !== "true") {
+    return `git does not accept ${dir}: ${firstLine(bare.stderr) || bare.stdout.trim()}`;
+  }
+  const refs = await git(dir, ["for-each-ref", "--format=%(objectname) %(refname)"], {
+    reject: false,
+  });
+  if (refs.exitCode !== 0) return `refs of ${dir} are unreadable: ${firstLine(refs.stderr)}`;
+  const objects = refs.stdout.split("\n").filter(Boolean);
+  if (objects.length === 0) return undefined;
+  const check = await git(dir, ["cat-file", "--batch-check=%(objectname)"], {
+    reject: false,
+    input: `${objects.map((line) => line.split(" ")[0]).join("\n")}\n`,
+  });
+  const missing = check.stdout.split("\n").filter((l) => l.endsWith(" missing"));
+  if (check.exitCode !== 0 || missing.length > 0) {
+    return `refs of ${dir} name missing objects: ${missing.slice(0, 3).join(", ") || firstLine(check.stderr)}`;
+  }
+  return undefined;
+}
+
+// Whether every object of the commit's tree is in the repository: what the build will read. A
+// pack lost at a power cut is found here, before anything is built from it.
+export async function commitComplete(dir: string, sha: string): Promise<boolean> {
+  const result = await git(dir, ["rev-list", "--objects", "--quiet", "--no-walk", sha], {
+    reject: false,
+    timeoutMs: 10 * 60_000,
+  });
+  return result.exitCode === 0;
+}
+
+// Move a damaged repository aside (kept for a person to look at, named in the log) so the next
+// fetch starts afresh; only the newest such copy is kept.
+export async function quarantineRepo(dir: string): Promise<string> {
+  const parent = path.dirname(dir);
+  const aside = `${dir}.damaged-${new Date().toISOString().replace(/[-:.]/g, "")}`;
+  for (const old of await readdir(parent)) {
+    if (old.startsWith(`${path.basename(dir)}.damaged-`))
+      await removeSibling(path.join(parent, old));
+  }
+  await rename(dir, aside);
+  return aside;
+}
+
+// Remove a directory beside repo/ (in the app directory, which is root's), whatever is in it: a
+// damaged repository may hold files the app user could still be changing.
+async function removeSibling(dir: string): Promise<void> {
+  await withPinnedDir(path.dirname(dir), (parent) => removeTree(parent, path.basename(dir)));
+}
+
+function firstLine(text: string): string {
+  return (text.trim().split("\n")[0] ?? "").slice(0, 200);
 }

@@ -1,16 +1,34 @@
-// Write the files of one commit into a directory, without a worktree or an index.
-import { rm } from "node:fs/promises";
+// Write the files of one commit into a directory, as the app user: the commit's contents (its
+// symlinks, its odd names, its .gitattributes) decide what is written where, so whatever does the
+// writing must have no more rights than the app user, never root's.
+import type { RunAs } from "../system/accounts.js";
 import { run } from "../system/run.js";
-import { gitAt } from "./client.js";
 
-// `git archive` the commit into a tar beside `destDir`, then unpack it there. The bare repo
-// keeps no index or worktree state, so a crash here leaves nothing inside repo/ to repair.
-export async function exportTree(repoDir: string, sha: string, destDir: string): Promise<void> {
-  const tar = `${destDir}.tar`;
-  try {
-    await gitAt(repoDir).raw(["archive", "--format=tar", "-o", tar, sha]);
-    await run("tar", ["-x", "--no-same-owner", "-f", tar, "-C", destDir]);
-  } finally {
-    await rm(tar, { force: true });
-  }
+// A tree of any size unpacks well within this; a hung filesystem does not hold the sync for ever.
+const EXPORT_TIMEOUT_MS = 10 * 60_000;
+
+// `git archive` the commit and unpack it into `destDir` (which the user can write), in one pipe.
+// The repository is root's and only read; --git-dir names it, so git does not go looking for
+// one (and does not apply its ownership check meant for discovered repositories).
+export async function exportTree(
+  repoDir: string,
+  sha: string,
+  destDir: string,
+  as: RunAs,
+): Promise<void> {
+  const script =
+    'set -o pipefail; git --git-dir="$1" archive --format=tar "$2" | tar -x --no-same-owner -f - -C "$3"';
+  await run("bash", ["-c", script, "export-tree", repoDir, sha, destDir], {
+    uid: as.uid,
+    gid: as.gid,
+    cwd: "/",
+    cleanEnv: true,
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOME: as.home,
+      LANG: "C",
+      GIT_TERMINAL_PROMPT: "0",
+    },
+    timeoutMs: EXPORT_TIMEOUT_MS,
+  });
 }

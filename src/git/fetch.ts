@@ -1,8 +1,8 @@
 // Fetch from the remote into the bare repository under one hard deadline, retrying with backoff.
 import { setTimeout as delay } from "node:timers/promises";
-import { killTrees, ownChildren } from "../system/process-tree.js";
+import { CommandError } from "../system/run.js";
 import { retryDelay } from "./backoff.js";
-import { gitAt } from "./client.js";
+import { git } from "./git.js";
 
 export interface FetchAttemptFailure {
   attempt: number;
@@ -21,9 +21,9 @@ export class FetchError extends Error {
   override name = "FetchError";
 }
 
-// Fetch `refspecs` from `url` into `repoDir`. simple-git's own timeout only fires after a
-// silence, and a remote that trickles bytes (or a git that waits on a helper) would never trip
-// it; so a timer aborts the attempt when the overall deadline passes, whatever git is doing.
+// Fetch `refspecs` from `url` into `repoDir`. Each attempt gets what is left of the deadline, and
+// the runner ends git with its helpers (ssh, git-remote-http) when that runs out, whatever git is
+// doing: a remote that trickles bytes would never trip an inactivity timer.
 export async function fetchWithDeadline(
   repoDir: string,
   url: string,
@@ -33,7 +33,7 @@ export async function fetchWithDeadline(
   const deadline = Date.now() + options.timeoutMs;
   for (let attempt = 1; ; attempt++) {
     try {
-      await fetchOnce(repoDir, ["fetch", "--quiet", "--force", url, ...refspecs], deadline);
+      await fetchOnce(repoDir, url, refspecs, deadline);
       return { attempts: attempt };
     } catch (error) {
       const retryInMs = retryDelay(attempt + 1, deadline - Date.now());
@@ -46,37 +46,36 @@ export async function fetchWithDeadline(
   }
 }
 
-// One `git fetch`, killed with its helpers (ssh, git-remote-http) when the deadline passes.
-async function fetchOnce(repoDir: string, args: string[], deadline: number): Promise<void> {
+// One `git fetch`, ended with its helpers when the deadline passes. `--` keeps a URL or refspec
+// that starts with "-" from being read as an option.
+async function fetchOnce(
+  repoDir: string,
+  url: string,
+  refspecs: string[],
+  deadline: number,
+): Promise<void> {
   const remaining = deadline - Date.now();
   if (remaining <= 0) throw new Error("fetch deadline passed");
-  const controller = new AbortController();
-  const expired = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener("abort", () =>
-      reject(new Error(`no answer within ${Math.round(remaining / 1000)}s`)),
-    );
-  });
-  // The abort plugin only signals git itself; its helpers would outlive it holding our pipes.
-  const timer = setTimeout(() => {
-    void ownChildren((p) => p.cwd === repoDir && p.argv.includes("fetch"))
-      .then(killTrees)
-      .finally(() => controller.abort());
-  }, remaining);
+  const args = ["fetch", "--quiet", "--force", "--", url, ...refspecs];
   try {
-    // simple-git's inactivity timer is only the backstop: ours fires first and kills the tree.
-    const git = gitAt(repoDir, { signal: controller.signal, blockMs: remaining + 2000 });
-    await Promise.race([git.raw(args), expired]);
+    await git(repoDir, args, { timeoutMs: remaining, killAfterMs: 1000 });
   } catch (error) {
+    if (error instanceof CommandError && error.result.timedOut) {
+      throw new Error(`no answer within ${Math.round(remaining / 1000)}s`, { cause: error });
+    }
     throw new Error(gitMessage(error), { cause: error });
-  } finally {
-    clearTimeout(timer);
   }
 }
 
-// git's own words, without simple-git's noise: its first "fatal:"/"error:" line names the cause
-// ("'/srv/git/x.git' does not appear to be a git repository"); the lines after it are advice.
+// git's own words: its first "fatal:"/"error:" line names the cause ("'/srv/git/x.git' does not
+// appear to be a git repository"); the lines after it are advice.
 export function gitMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text =
+    error instanceof CommandError
+      ? error.result.stderr || error.result.stdout
+      : error instanceof Error
+        ? error.message
+        : String(error);
   const lines = text
     .split("\n")
     .map((l) => l.trim())

@@ -1,20 +1,21 @@
 // Questions about commits in the bare repository: resolve a name, count commits between two.
-// Plain `git` through run(), not simple-git: the drift check asks these on every scheduled
-// check, and the daemon should not keep simple-git in memory for three one-line answers.
-import { run } from "../system/run.js";
-import { gitEnv } from "./env.js";
+import { gitOutput } from "./git.js";
 
-// stdout of one git command in `repoDir`, trimmed; throws CommandError when git fails.
-async function git(repoDir: string, args: string[]): Promise<string> {
-  const result = await run("git", args, { cwd: repoDir, env: gitEnv(), cleanEnv: true });
-  return result.stdout.trim();
-}
+// A full object name as git prints it: SHA-1 (40) or SHA-256 (64) hex digits.
+export const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 // The full sha of the commit `rev` names, or undefined when the repository has no such commit.
 export async function resolveCommit(repoDir: string, rev: string): Promise<string | undefined> {
   try {
-    const sha = await git(repoDir, ["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
-    return /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;
+    // `--end-of-options`: a name that starts with "-" is a name, never an option.
+    const sha = await gitOutput(repoDir, [
+      "rev-parse",
+      "--verify",
+      "--quiet",
+      "--end-of-options",
+      `${rev}^{commit}`,
+    ]);
+    return FULL_SHA.test(sha) ? sha : undefined;
   } catch {
     return undefined;
   }
@@ -26,7 +27,9 @@ export async function countCommitsBetween(
   from: string,
   to: string,
 ): Promise<number> {
-  return Number(await git(repoDir, ["rev-list", "--count", `${from}..${to}`]));
+  return Number(
+    await gitOutput(repoDir, ["rev-list", "--count", "--end-of-options", `${from}..${to}`]),
+  );
 }
 
 // Whether the repository holds the commit object `sha` (a fresh repo/ may not know an old one).

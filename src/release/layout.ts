@@ -1,7 +1,10 @@
-// Where things live inside an app directory (DESIGN.md "Layout of a managed app").
-import { readFile, readlink } from "node:fs/promises";
+// Where things live inside an app directory (DESIGN.md "Layout of a managed app"), and how the
+// live release is read from it without trusting what the app user can write.
+import { readlink } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
+import { readSmallFile } from "../fs/bounded-read.js";
+import { pinChild, withPinnedDir } from "../fs/pinned-dir.js";
 
 export interface AppLayout {
   dir: string;
@@ -10,6 +13,9 @@ export interface AppLayout {
   current: string;
   shared: string;
   backups: string;
+  // Where copies of the DB are made before they are moved into backups/ or into place: root's,
+  // on the same filesystem as backups/ (see src/sqlite/staging.ts).
+  staging: string;
 }
 
 export function appLayout(app: Pick<AppConfig, "dir">): AppLayout {
@@ -20,11 +26,16 @@ export function appLayout(app: Pick<AppConfig, "dir">): AppLayout {
     current: path.join(app.dir, "current"),
     shared: path.join(app.dir, "shared"),
     backups: path.join(app.dir, "backups"),
+    staging: path.join(app.dir, ".staging"),
   };
 }
 
 // Release directory names are `<UTC stamp>-<sha12>`, e.g. 20261123T101500Z-3f2a1c9b0d1e.
 export const RELEASE_NAME = /^(\d{8}T\d{6}Z)-([0-9a-f]{12})$/;
+
+// A REVISION is a full commit id and nothing else; anything longer is not read at all.
+const REVISION = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const REVISION_MAX_BYTES = 200;
 
 // Build a release name for a commit at a moment; sorts in deploy order.
 export function releaseName(sha: string, at: Date = new Date()): string {
@@ -41,18 +52,53 @@ export interface LiveRelease {
   revision: string;
 }
 
-// The release `current` points at, with its REVISION; undefined when there is none.
-export async function readLiveRelease(layout: AppLayout): Promise<LiveRelease | undefined> {
+// Why a release's REVISION cannot be used.
+export class RevisionError extends Error {
+  override name = "RevisionError";
+}
+
+// The commit id in releases/<name>/REVISION. The release belongs to the app user, who may have
+// made REVISION a symlink (to the token, to /etc/shadow), a FIFO, or a huge file: it is opened
+// without following links or blocking, a few hundred bytes at most are read, and only a hex
+// commit id is accepted.
+export async function readRevision(layout: AppLayout, name: string): Promise<string> {
+  if (!RELEASE_NAME.test(name)) throw new RevisionError(`${name} is not a release name`);
+  return withPinnedDir(layout.releases, async (releases) => {
+    const release = await pinChild(releases, name);
+    try {
+      const text = (await readSmallFile(release, "REVISION", REVISION_MAX_BYTES)).trim();
+      if (!REVISION.test(text)) {
+        throw new RevisionError(`${path.join(release.path, "REVISION")} does not hold a commit id`);
+      }
+      return text;
+    } finally {
+      await release.close();
+    }
+  });
+}
+
+// The release `current` names, if it names one: releases/<release name>, relative or absolute.
+export async function currentTarget(layout: AppLayout): Promise<string | undefined> {
+  // Read through the pinned app directory: `current` is root's, the path above it need not be.
   let target: string;
   try {
-    target = await readlink(layout.current);
+    target = await withPinnedDir(layout.dir, (dir) => readlink(dir.at("current")));
   } catch {
     return undefined;
   }
   const dir = path.resolve(path.dirname(layout.current), target);
+  const name = path.basename(dir);
+  return path.dirname(dir) === layout.releases && RELEASE_NAME.test(name) ? name : undefined;
+}
+
+// The release `current` points at, with its REVISION; undefined when there is none (or it is not
+// a release with a readable commit id).
+export async function readLiveRelease(layout: AppLayout): Promise<LiveRelease | undefined> {
+  const name = await currentTarget(layout);
+  if (!name) return undefined;
   try {
-    const revision = (await readFile(path.join(dir, "REVISION"), "utf8")).trim();
-    return { name: path.basename(dir), dir, revision };
+    const revision = await readRevision(layout, name);
+    return { name, dir: path.join(layout.releases, name), revision };
   } catch {
     return undefined;
   }

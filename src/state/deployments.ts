@@ -260,3 +260,13 @@ export function databaseChangedSince(db: StateDb, app: string, id: number): bool
     .get(app, id);
   return row !== undefined;
 }
+
+// Backups that interrupted deployments of the app will restore when recovered: never pruned.
+export function backupsNeededForRecovery(db: StateDb, app: string): string[] {
+  const rows = db
+    .prepare(
+      "SELECT backup_path FROM deployments WHERE app = ? AND outcome = 'running' AND backup_path IS NOT NULL",
+    )
+    .all(app) as { backup_path: string }[];
+  return rows.map((r) => r.backup_path);
+}

@@ -1,12 +1,15 @@
 // What every command that changes an app does first: take its lock, open the state DB, finish a
 // deployment that died midway, sweep up debris. Shared by sync, rollback and restore.
 import type { AppConfig } from "../config/schema.js";
+import { ExitCode, ExitError } from "../errors.js";
 import { type Logger, logger } from "../log.js";
+import { assertAgentDirsTrusted } from "../release/agent-dirs.js";
 import { type AppLayout, appLayout } from "../release/layout.js";
 import { openStateDb, type StateDb } from "../state/state-db.js";
 import { acquireLock } from "../system/lock.js";
 import { sweepDebris } from "./debris.js";
 import { ensureHoldDropIn } from "./hold.js";
+import { killLeftoverHooks } from "./hooks.js";
 import type { StepPrinter } from "./printer.js";
 import { recoverInterrupted } from "./recover.js";
 
@@ -35,8 +38,17 @@ export async function openAppSession(
   try {
     db = openStateDb();
     const layout = appLayout(app);
+    // Holding the lock, any hook of this app still running belongs to a run that died: it must
+    // not go on changing the DB while that run is recovered.
+    await killLeftoverHooks(app.name);
     const healthy = await recoverInterrupted(app, db, log, printer);
     if (healthy) await sweepDebris(app, layout, log);
+    // A layout the app user can write is one where it could steer root: deploy nothing into it.
+    await assertAgentDirsTrusted(layout).catch((error: Error) => {
+      throw new ExitError(`${app.name}: ${error.message}`, ExitCode.failedRolledBack, {
+        cause: error,
+      });
+    });
     // Install the start hold now, whatever this run goes on to do: the boot sync and CLI runs
     // may write /etc, the sandboxed daemon may not, and its first deploy then finds it there.
     await ensureHoldDropIn(app).catch((error: unknown) =>

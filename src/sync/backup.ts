@@ -1,7 +1,7 @@
 // Step 6: back up the DB now that nothing writes it: the backup holds every committed row.
 import path from "node:path";
 import { backupApp } from "../sqlite/backup-app.js";
-import { updateDeployment } from "../state/deployments.js";
+import { backupsNeededForRecovery, updateDeployment } from "../state/deployments.js";
 import { fileExists } from "./db-files.js";
 import type { DeployRun } from "./deploy-run.js";
 
@@ -15,7 +15,7 @@ export async function backupDatabase(run: DeployRun, note: (text: string) => voi
     note("no database file yet");
     return;
   }
-  const outcome = await backupApp(run.app);
+  const outcome = await backupApp(run.app, backupsNeededForRecovery(run.db, run.app.name));
   run.progress.backupPath = outcome.path;
   updateDeployment(run.db, run.id, { backupPath: outcome.path });
   const mb = (outcome.bytes / 1048576).toFixed(1);

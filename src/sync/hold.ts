@@ -1,9 +1,9 @@
 // Keep the app from being started behind our back while a deployment replaces it.
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { STATE_DIR } from "../config/paths.js";
 import type { AppConfig } from "../config/schema.js";
-import { fsyncDir } from "../sqlite/online-backup.js";
+import { fsyncDir, writeDurably } from "../fs/durable.js";
 import { daemonReload } from "../system/systemd.js";
 
 // Marks the waiting ExecStartPre in argv, so the stop step does not count it as the app.
@@ -80,19 +80,4 @@ export async function holdPlaced(app: AppConfig): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-// Write a small file atomically and durably: temp, fsync, rename, fsync the directory.
-async function writeDurably(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
-  const temp = `${file}.tmp-${process.pid}`;
-  const handle = await open(temp, "w", 0o644);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
-  await fsyncDir(path.dirname(file));
 }

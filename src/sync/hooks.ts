@@ -1,8 +1,12 @@
-// Run a user hook (install, migrate) as the app user, with a clean environment and a deadline.
+// Run a user hook (install, migrate) as the app user, with a clean environment and a deadline
+// that holds: the hook runs in a transient systemd scope, so everything it starts, even a
+// descendant in a session of its own that keeps our pipes open, ends when its time is up or when
+// the hook itself exits.
+import { randomBytes } from "node:crypto";
 import type { AppConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
-import { lookupGroupId, lookupUser } from "../system/accounts.js";
-import { run } from "../system/run.js";
+import { runAs } from "../system/accounts.js";
+import { killScopes, run } from "../system/run.js";
 
 export interface HookInvocation {
   app: AppConfig;
@@ -15,23 +19,33 @@ export interface HookInvocation {
   log: Logger;
 }
 
-// Exit 124 is how coreutils timeout reports that it had to kill the command.
-const TIMED_OUT = 124;
 const SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+// The tail of a hook's output kept for the error message; all of it goes to the journal, line
+// by line, as it is printed.
+const KEPT_OUTPUT = 64 * 1024;
 
 // The hook failed; the message is the short reason ("exit 1"), the output went to the log.
 export class HookError extends Error {
   override name = "HookError";
 }
 
-// Run the hook through `sh -c` under coreutils `timeout`, which signals the hook's whole
-// process group: killing only the shell would leave pip or a migration running, holding our
-// pipes open, and the step would wait for it however long it takes.
+// The prefix of every scope a hook of this app runs in.
+export function hookScopePrefix(app: string): string {
+  return `deploy-agent-${app}-hook-`;
+}
+
+// End whatever a hook of this app left running: called by a run that holds the app's lock, so
+// any such scope belongs to a run that died (kill -9, a power cut of the agent alone, a timeout
+// of the boot sync) and must not go on changing the DB while the new run recovers.
+export async function killLeftoverHooks(app: string): Promise<void> {
+  await killScopes(`${hookScopePrefix(app)}*.scope`);
+}
+
+// Run the hook through `sh -c` as the app user. Its output is streamed to the journal as it
+// comes and only its tail is kept; SIGTERM at hooks.timeout, SIGKILL 5 s later, to the scope.
 export async function runHook(inv: HookInvocation): Promise<void> {
   const { app } = inv;
-  const user = await lookupUser(app.user);
-  const gid = await lookupGroupId(app.group);
-  if (!user || gid === undefined) throw new HookError(`no user ${app.user}:${app.group}`);
+  const user = await runAs(app.user, app.group);
   const seconds = Math.max(1, Math.ceil(app.hooks.timeout / 1000));
   const env = {
     HOME: user.home,
@@ -44,35 +58,28 @@ export async function runHook(inv: HookInvocation): Promise<void> {
     DEPLOY_AGENT_REVISION: inv.revision,
     DEPLOY_AGENT_RELEASE_DIR: inv.releaseDir,
   };
-  const result = await run("timeout", ["-k", "5", String(seconds), "/bin/sh", "-c", inv.command], {
+  const result = await run("/bin/sh", ["-c", inv.command], {
     cwd: inv.cwd,
     uid: user.uid,
-    gid,
+    gid: user.gid,
     env,
     cleanEnv: true,
-    timeoutMs: (seconds + 15) * 1000,
+    timeoutMs: app.hooks.timeout,
     reject: false,
+    maxBuffer: KEPT_OUTPUT,
+    scope: `${hookScopePrefix(app.name)}${inv.hook}-${randomBytes(4).toString("hex")}`,
+    onLine: (line, stream) => {
+      if (line.trim() !== "") inv.log.info({ step: inv.hook, hook: inv.hook, stream }, line);
+    },
   });
-  logOutput(inv, result.stdout, "stdout");
-  logOutput(inv, result.stderr, "stderr");
   inv.log.info(
     { step: inv.hook, hook: inv.hook, exitCode: result.exitCode, durationMs: result.durationMs },
     `${inv.hook} hook finished`,
   );
-  if (result.exitCode === TIMED_OUT || result.timedOut) {
-    throw new HookError(`${inv.hook} hook timed out after ${seconds}s`);
-  }
+  if (result.timedOut) throw new HookError(`${inv.hook} hook timed out after ${seconds}s`);
   if (result.exitCode !== 0) {
     const last = lastLine(result.stderr) || lastLine(result.stdout);
     throw new HookError(`exit ${result.exitCode}${last ? ` (${last})` : ""}`);
-  }
-}
-
-// One log event per output line, so journald shows the hook's words as it printed them.
-function logOutput(inv: HookInvocation, text: string, stream: "stdout" | "stderr"): void {
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  for (const line of lines.slice(-500)) {
-    inv.log.info({ step: inv.hook, hook: inv.hook, stream }, line);
   }
 }
 

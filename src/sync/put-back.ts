@@ -3,10 +3,11 @@
 import path from "node:path";
 import { ExitCode } from "../errors.js";
 import type { LiveRelease } from "../release/layout.js";
+import { keepDatabaseCopy } from "../sqlite/backup-app.js";
 import { createDeployment, finishDeployment, updateDeployment } from "../state/deployments.js";
 import type { AppSession } from "./app-session.js";
 import { type DeployRun, freshProgress, runStep, skipStep, stepFailure } from "./deploy-run.js";
-import { keepDatabaseCopy, restoreDatabase } from "./restore-db.js";
+import { restoreDatabase } from "./restore-db.js";
 import { rollBack } from "./rollback.js";
 import { startStep, stopStep, switchStep, verifyStep } from "./service-steps.js";
 import { shortSha } from "./step-names.js";

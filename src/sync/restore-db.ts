@@ -1,80 +1,116 @@
-// Put a backup back in place of the app's DB (the app stopped), and keep copies aside.
-import { mkdir, open, rename, rm } from "node:fs/promises";
+// Put a backup back in place of the app's DB, with the app stopped.
+import { constants } from "node:fs";
+import { open, rename, unlink } from "node:fs/promises";
 import path from "node:path";
-import Database from "better-sqlite3";
 import type { AppConfig } from "../config/schema.js";
+import { readSmallPath } from "../fs/bounded-read.js";
+import { openEntry } from "../fs/entry.js";
+import { applyOwnership, type Ownership } from "../fs/ownership.js";
+import { type PinnedDir, withPinnedDir } from "../fs/pinned-dir.js";
 import { appLayout } from "../release/layout.js";
-import { fsyncDir, snapshotDatabase } from "../sqlite/online-backup.js";
-import { dropWalFiles, fileExists, fixDatabaseOwnership } from "./db-files.js";
+import { copyDatabaseAs } from "../sqlite/copy.js";
+import { openStaging } from "../sqlite/staging.js";
+import { runAs } from "../system/accounts.js";
+import { dropWalFiles, fileExists } from "./db-files.js";
 
-// Prefix of the temporary file a restore builds beside the DB; debris if found later.
+// Prefix of the temporary file a restore builds beside the DB (when the DB lives on another file
+// system than the app directory); debris if found later.
 export const RESTORE_TEMP_PREFIX = ".restore-";
 
-// Replace the DB by `backupFile`: copy it with the backup API into a temp file beside the DB
-// (same filesystem, so the final rename is atomic), verified and fsynced; give it the DB's
-// journal mode; drop the stale -wal/-shm, which belong to the file being replaced and would be
-// replayed into the restored one; rename it in; fsync the directory; fix owner and mode.
+// Replace the DB by `backupFile` (a file in backups/, root's alone: a file elsewhere could be
+// changed, or have SQLite companions planted beside it, by whoever can write there). A copy is
+// made by the worker in root's staging directory with the DB's journal mode and verified; it is
+// then given to the app user and renamed over the DB, the stale -wal/-shm dropped first (they
+// belong to the file being replaced and would be replayed into the restored one).
 export async function restoreDatabase(app: AppConfig, backupFile: string): Promise<void> {
   const db = app.database;
   if (!db) throw new Error(`${app.name} has no database configured`);
-  const dir = path.dirname(db.path);
-  const temp = path.join(dir, `${RESTORE_TEMP_PREFIX}${path.basename(db.path)}-${process.pid}`);
+  const layout = appLayout(app);
+  if (path.dirname(path.resolve(backupFile)) !== layout.backups) {
+    throw new Error(`${backupFile} is not in ${layout.backups}: only backups there are restored`);
+  }
   const wal = (await fileExists(db.path)) ? await usesWal(db.path) : true;
-  await rm(temp, { force: true });
+  const owner = await runAs(app.user, app.group);
+  const staging = await openStaging(layout);
   try {
-    await snapshotDatabase(backupFile, temp);
-    if (wal) await setWalMode(temp);
-    await dropWalFiles(db.path);
-    await rename(temp, db.path);
-    await fsyncDir(dir);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
+    await copyDatabaseAs({
+      source: backupFile,
+      target: staging.pathOf("restore.db"),
+      journal: wal ? "wal" : "delete",
+      busyTimeoutMs: 10_000,
+    });
+    const staged = await staging.take("restore.db");
+    await withPinnedDir(path.dirname(db.path), (dbDir) =>
+      placeFile(staged.dir, staged.name, dbDir, path.basename(db.path), {
+        uid: owner.uid,
+        gid: owner.gid,
+        mode: db.mode,
+      }),
+    );
+  } finally {
+    await staging.remove();
   }
-  await fixDatabaseOwnership(app);
 }
 
-// Keep the DB as it is now under backups/<db>.<kind>-<stamp>, outside the retention count, so
-// no write is destroyed: "failed" (the DB a failed release left), "rollback" (before a rollback
-// puts an older DB back), "replaced" (before a restore). Returns the copy's path.
-export async function keepDatabaseCopy(
-  app: AppConfig,
-  kind: "failed" | "rollback" | "replaced",
-): Promise<string> {
-  const db = app.database;
-  if (!db) throw new Error(`${app.name} has no database configured`);
-  const dir = appLayout(app).backups;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const stamp = new Date().toISOString().replace(/[-:.]/g, "");
-  const copy = path.join(dir, `${path.basename(db.path)}.${kind}-${stamp}`);
-  await snapshotDatabase(db.path, copy);
-  return copy;
+// Move a verified file into the DB's directory under `name`, atomically: renamed when both are on
+// one file system, else copied to a temporary name there (created O_EXCL, never through a link)
+// and renamed. Flushed, and the directory too, so a power cut keeps one whole DB.
+async function placeFile(
+  from: PinnedDir,
+  fromName: string,
+  to: PinnedDir,
+  name: string,
+  ownership: Ownership,
+): Promise<void> {
+  const source = await openEntry(from, fromName, "file");
+  try {
+    await applyOwnership(source, ownership);
+    await source.handle.sync();
+    const sameDevice = (await from.stat()).dev === (await to.stat()).dev;
+    if (sameDevice) {
+      await dropWalFiles(path.join(to.path, name));
+      await rename(from.at(fromName), to.at(name));
+    } else {
+      const temp = `${RESTORE_TEMP_PREFIX}${name}-${process.pid}`;
+      await copyTo(source.handle, to, temp, ownership);
+      await dropWalFiles(path.join(to.path, name));
+      await rename(to.at(temp), to.at(name));
+    }
+    await to.handle.sync();
+  } finally {
+    await source.handle.close();
+  }
 }
 
-// Whether a DB file is in WAL mode: header bytes 18 and 19 are 2 (SQLite file format).
+// Copy an open file into a new file `name` of `dir`, created exclusively and never through a link.
+async function copyTo(
+  source: Awaited<ReturnType<typeof open>>,
+  dir: PinnedDir,
+  name: string,
+  ownership: Ownership,
+): Promise<void> {
+  await unlink(dir.at(name)).catch(() => undefined);
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const target = await open(dir.at(name), flags, 0o600);
+  try {
+    const buffer = Buffer.alloc(1024 * 1024);
+    for (let at = 0; ; ) {
+      const { bytesRead } = await source.read(buffer, 0, buffer.length, at);
+      if (bytesRead === 0) break;
+      await target.write(buffer, 0, bytesRead);
+      at += bytesRead;
+    }
+    await target.chown(ownership.uid, ownership.gid);
+    if (ownership.mode !== undefined) await target.chmod(ownership.mode);
+    await target.sync();
+  } finally {
+    await target.close();
+  }
+}
+
+// Whether a DB file is in WAL mode: header bytes 18 and 19 are 2 (SQLite file format). Read
+// through the pinned directory, at most 100 bytes, never through a link.
 async function usesWal(file: string): Promise<boolean> {
-  const handle = await open(file, "r");
-  try {
-    const header = Buffer.alloc(20);
-    await handle.read(header, 0, 20, 0);
-    return header[18] === 2 && header[19] === 2;
-  } finally {
-    await handle.close();
-  }
-}
-
-// Switch a (closed, private) DB file to WAL mode and flush it.
-async function setWalMode(file: string): Promise<void> {
-  const conn = new Database(file, { fileMustExist: true });
-  try {
-    conn.pragma("journal_mode = WAL");
-  } finally {
-    conn.close();
-  }
-  const handle = await open(file, "r+");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  const header = await readSmallPath(file, 100).catch(() => undefined);
+  return header !== undefined && header[18] === 2 && header[19] === 2;
 }

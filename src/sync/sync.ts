@@ -50,17 +50,17 @@ export async function syncApp(app: AppConfig, options: SyncOptions = {}): Promis
       });
     }
     // 2. Fetch. An unreachable or hanging remote leaves the live release running.
+    const live = await readLiveRelease(layout);
     const fetchStarted = new Date();
     let target: FetchedTarget;
     try {
-      target = await fetchTarget(app, layout, options.ref, log);
+      target = await fetchTarget(app, layout, options.ref, log, live?.revision);
     } catch (error) {
       const at = { error, fetchStarted, trigger, boot: !!options.boot };
       return rememberResult(db, remoteUnreachable(session, at));
     }
     const fetchMs = Date.now() - fetchStarted.getTime();
     // 3. Already live: a no-op sync costs this one fetch and nothing else.
-    const live = await readLiveRelease(layout);
     if (live?.revision === target.sha) {
       printer.line(
         `${app.name}: ${shortSha(target.sha)} (${target.ref}) is live; fetch ${formatDuration(fetchMs)}`,

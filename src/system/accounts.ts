@@ -61,3 +61,19 @@ async function nssEntry(database: Database, key: string): Promise<string[] | und
   if (result.exitCode !== 0) return undefined;
   return result.stdout.split("\n")[0]?.split(":");
 }
+
+export interface RunAs {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+// The user and group a command runs as (an app's `user:`/`group:`); throws when either is
+// missing on this host (the config check refuses that earlier, but accounts can vanish).
+export async function runAs(user: string, group: string): Promise<RunAs> {
+  const account = await lookupUser(user);
+  const gid = await lookupGroupId(group);
+  if (!account || gid === undefined) throw new Error(`no user ${user}:${group} on this host`);
+  return { name: account.name, uid: account.uid, gid, home: account.home };
+}

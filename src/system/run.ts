@@ -1,5 +1,10 @@
-// The one subprocess runner: every external command goes through here (timeout, kill, output).
-import { type Options as ExecaOptions, execa } from "execa";
+// The one subprocess runner: every external command the agent starts goes through here. It bounds
+// the command's time and output, and when the command ends (or its time is up) it ends the whole
+// tree the command started, without ever waiting for a pipe that a leftover descendant still holds.
+import { existsSync } from "node:fs";
+import { constants } from "node:os";
+import { type Options as ExecaOptions, execa, type ResultPromise } from "execa";
+import { TailBuffer } from "./tail-buffer.js";
 
 export interface RunOptions {
   cwd?: string;
@@ -7,11 +12,25 @@ export interface RunOptions {
   // Replace the environment instead of extending ours (hooks run with a clean env).
   cleanEnv?: boolean;
   input?: string;
+  // Feed this file to the command's stdin.
+  inputFile?: string;
   timeoutMs?: number;
   uid?: number;
   gid?: number;
   // When false, a non-zero exit is returned rather than thrown.
   reject?: boolean;
+  // Keep at most this many bytes of each stream: the tail, where errors are (default 16 MiB).
+  maxBuffer?: number;
+  // Called with each line of output as it arrives (hooks stream theirs to the journal).
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  // Open descriptors handed to the command as fd 3, 4, ...
+  fds?: number[];
+  // Run the command in a transient systemd scope of this name (a cgroup): whatever it leaves
+  // behind, even a descendant that started a session of its own (setsid, a daemonising hook), is
+  // in that cgroup and is killed with it. Without systemd (unit tests) the process group is used.
+  scope?: string;
+  // After SIGTERM on time-out, SIGKILL this much later (default 5 s).
+  killAfterMs?: number;
 }
 
 export interface RunResult {
@@ -33,42 +52,216 @@ export class CommandError extends Error {
   }
 }
 
-// Run a command to completion; SIGTERM on time-out, SIGKILL 5 s later if it lingers.
+const DEFAULT_MAX_BUFFER = 16 * 1024 * 1024;
+const DEFAULT_KILL_AFTER_MS = 5_000;
+// How long output may still trickle in after the command exited before its pipes are cut: enough
+// for the last buffered bytes, short enough that a descendant holding the pipe cannot stall us.
+const EOF_GRACE_MS = 300;
+// A line longer than this is passed on in pieces, so one endless line cannot fill the heap.
+const MAX_LINE = 8192;
+
+// Run a command to completion, or until its time is up, and return what it said.
 export async function run(
   file: string,
   args: string[],
   options: RunOptions = {},
 ): Promise<RunResult> {
   const started = performance.now();
-  const execaOptions: ExecaOptions = {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: !options.cleanEnv,
-    input: options.input,
-    timeout: options.timeoutMs,
-    forceKillAfterDelay: 5000,
-    uid: options.uid,
-    gid: options.gid,
-    reject: false,
-    stripFinalNewline: true,
-    cleanup: true,
-  };
-  const child = await execa(file, args, execaOptions);
+  const scope = options.scope && systemdIsPid1() ? options.scope : undefined;
+  const [spawnFile, spawnArgs] = scope
+    ? [SYSTEMD_RUN, scopeArgs(scope, file, args, options)]
+    : [file, args];
+  const child = execa(spawnFile, spawnArgs, execaOptions(options, !scope));
+  const ender = treeEnder(child, scope);
+  const out = collect(child, options);
+  const killAfterMs = options.killAfterMs ?? DEFAULT_KILL_AFTER_MS;
+  let timedOut = false;
+  let termTimer: NodeJS.Timeout | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  if (options.timeoutMs !== undefined) {
+    termTimer = setTimeout(() => {
+      timedOut = true;
+      ender.signal("SIGTERM");
+      killTimer = setTimeout(() => ender.signal("SIGKILL"), killAfterMs);
+    }, options.timeoutMs);
+  }
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", (code, signal) => {
+      exit = { code, signal };
+      resolve();
+    }),
+  );
+  // When the command itself has exited, nothing of its tree may outlive it: end the rest, give
+  // the pipes a moment to deliver what was written, then cut them whoever still holds them.
+  void exited.then(async () => {
+    clearTimeout(termTimer);
+    clearTimeout(killTimer);
+    ender.signal("SIGKILL");
+    await Promise.race([out.ended, new Promise((r) => setTimeout(r, EOF_GRACE_MS))]);
+    out.cut();
+  });
+  const settled = await child;
+  clearTimeout(termTimer);
+  clearTimeout(killTimer);
   const result: RunResult = {
     command: [file, ...args].join(" "),
-    exitCode: child.exitCode ?? (child.failed ? 1 : 0),
-    stdout: String(child.stdout ?? ""),
-    stderr: String(child.stderr ?? child.message ?? ""),
-    timedOut: child.timedOut,
+    exitCode: exitCodeOf(exit, settled),
+    stdout: out.stdout(),
+    stderr: out.stderr(),
+    timedOut,
     durationMs: Math.round(performance.now() - started),
   };
-  if (child.failed && child.exitCode === undefined && !child.timedOut) {
+  if (!exit && settled.failed) {
     // The program could not be started at all (ENOENT, EACCES): say so plainly.
-    result.stderr = child.shortMessage ?? `cannot start ${file}`;
+    result.stderr = settled.shortMessage ?? `cannot start ${file}`;
     result.exitCode = 127;
   }
   if ((options.reject ?? true) && (result.exitCode !== 0 || result.timedOut)) {
     throw new CommandError(result);
   }
   return result;
+}
+
+// Kill every process of a transient scope unit (a glob such as "deploy-agent-shop-*.scope" is
+// accepted): what an interrupted run of a hook may have left behind. Never throws.
+export async function killScopes(pattern: string): Promise<void> {
+  if (!systemdIsPid1()) return;
+  await run("systemctl", ["kill", "--signal=SIGKILL", "--", pattern], {
+    reject: false,
+    timeoutMs: 10_000,
+  });
+}
+
+const SYSTEMD_RUN = "systemd-run";
+
+// sd_booted(3): systemd is the service manager when /run/systemd/system exists.
+function systemdIsPid1(): boolean {
+  return existsSync("/run/systemd/system");
+}
+
+// `systemd-run --scope` runs the command itself (stdio stays ours) inside a new scope unit; it
+// switches to the user itself, since a scope is not started by the manager. RuntimeMaxSec is a
+// backstop for when this process dies before it could end the scope.
+function scopeArgs(unit: string, file: string, args: string[], options: RunOptions): string[] {
+  const budget = (options.timeoutMs ?? 3_600_000) + (options.killAfterMs ?? DEFAULT_KILL_AFTER_MS);
+  const scopeArgv = [
+    "--scope",
+    "--quiet",
+    "--collect",
+    `--unit=${unit}`,
+    `--property=RuntimeMaxSec=${Math.ceil(budget / 1000) + 30}`,
+  ];
+  if (options.uid !== undefined) scopeArgv.push(`--uid=${options.uid}`);
+  if (options.gid !== undefined) scopeArgv.push(`--gid=${options.gid}`);
+  return [...scopeArgv, "--", file, ...args];
+}
+
+// What execa is told. `detached` makes the command the leader of a new process group and
+// session: a terminal's Ctrl-C or hang-up reaches only the agent (which decides what to do), and
+// the whole group can be signalled at once. Output is not buffered by execa but collected here.
+function execaOptions(options: RunOptions, ownCredentials: boolean): ExecaOptions {
+  const stdin = options.input !== undefined || options.inputFile ? "pipe" : "ignore";
+  return {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: !options.cleanEnv,
+    input: options.input,
+    inputFile: options.inputFile,
+    uid: ownCredentials ? options.uid : undefined,
+    gid: ownCredentials ? options.gid : undefined,
+    detached: true,
+    buffer: false,
+    reject: false,
+    stdio: [stdin, "pipe", "pipe", ...(options.fds ?? [])] as ExecaOptions["stdio"],
+  };
+}
+
+interface TreeEnder {
+  signal(signal: NodeJS.Signals): void;
+}
+
+// Signals the command's whole tree: its scope (every process in the cgroup), or its process group.
+function treeEnder(child: ResultPromise, scope: string | undefined): TreeEnder {
+  return {
+    signal(signal) {
+      if (scope) {
+        void run("systemctl", ["kill", `--signal=${signal}`, "--", `${scope}.scope`], {
+          reject: false,
+          timeoutMs: 10_000,
+        });
+        return;
+      }
+      if (child.pid === undefined) return;
+      try {
+        // A negative pid names the process group the detached child leads.
+        process.kill(-child.pid, signal);
+      } catch {
+        // ESRCH: the group is gone already, which is the goal.
+      }
+    },
+  };
+}
+
+interface Collected {
+  stdout(): string;
+  stderr(): string;
+  // Resolves when both streams ended on their own.
+  ended: Promise<void>;
+  // Stop reading now: whoever still holds the write end, we do not wait for them.
+  cut(): void;
+}
+
+// Gather the tail of each stream and pass complete lines to onLine.
+function collect(child: ResultPromise, options: RunOptions): Collected {
+  const max = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
+  const streams = { stdout: child.stdout, stderr: child.stderr } as const;
+  const tails = { stdout: new TailBuffer(max), stderr: new TailBuffer(max) };
+  const ends: Promise<void>[] = [];
+  for (const name of ["stdout", "stderr"] as const) {
+    const stream = streams[name];
+    if (!stream) continue;
+    let partial = "";
+    stream.on("data", (chunk: Buffer) => {
+      tails[name].push(chunk);
+      if (!options.onLine) return;
+      partial += chunk.toString("utf8");
+      let newline = partial.indexOf("\n");
+      while (newline !== -1 || partial.length > MAX_LINE) {
+        const cut = newline !== -1 && newline < MAX_LINE ? newline : MAX_LINE;
+        options.onLine(partial.slice(0, cut), name);
+        partial = partial.slice(cut + (cut === newline ? 1 : 0));
+        newline = partial.indexOf("\n");
+      }
+    });
+    ends.push(
+      new Promise<void>((resolve) => {
+        const done = () => {
+          if (partial && options.onLine) options.onLine(partial, name);
+          partial = "";
+          resolve();
+        };
+        stream.once("end", done);
+        stream.once("close", done);
+      }),
+    );
+  }
+  return {
+    stdout: () => tails.stdout.text(),
+    stderr: () => tails.stderr.text(),
+    ended: Promise.all(ends).then(() => undefined),
+    cut: () => {
+      for (const stream of Object.values(streams)) stream?.destroy();
+    },
+  };
+}
+
+// The exit code as a shell reports it: the code, or 128 + the signal's number.
+function exitCodeOf(
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined,
+  settled: { exitCode?: number; failed: boolean },
+): number {
+  if (exit?.code !== null && exit?.code !== undefined) return exit.code;
+  if (exit?.signal) return 128 + (constants.signals[exit.signal] ?? 0);
+  return settled.exitCode ?? (settled.failed ? 1 : 0);
 }

@@ -22,7 +22,7 @@ function setup(name: string, count: number): { ctx: CheckContext; files: string[
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
     const at = new Date(Date.now() - (count - i) * 60_000);
-    const file = path.join(dir, "backups", backupFileName(db, at));
+    const file = path.join(dir, "backups", backupFileName(db, i + 1, at));
     const copy = new Database(file);
     copy.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT)");
     const insert = copy.prepare("INSERT INTO orders (item) VALUES (?)");
@@ -90,7 +90,7 @@ describe("judgeBackups", () => {
   test("reports age from the name's timestamp", () => {
     const takenAt = new Date("2026-11-23T10:00:00Z");
     const outcome = judgeBackups(
-      [{ name: "shop.db.x.bak", path: "/b/shop.db.x.bak", takenAt, bytes: 2048 }],
+      [{ name: "shop.db.x.bak", path: "/b/shop.db.x.bak", takenAt, sequence: 1, bytes: 2048 }],
       3,
       undefined,
       new Date("2026-11-23T13:30:00Z"),

@@ -80,7 +80,7 @@ describe("database check", () => {
     assert.equal((await inspectDatabase(config(file))).status, "critical");
   });
 
-  test("a DB locked by a writer is retried, not reported corrupt", async () => {
+  test("a DB locked by a writer is waited for, not reported corrupt", async () => {
     const file = makeDb("busy.db", "delete");
     const holder = new Database(file);
     holder.exec("BEGIN EXCLUSIVE");
@@ -88,9 +88,8 @@ describe("database check", () => {
     // Released while the check is retrying: it must then succeed.
     setTimeout(() => holder.exec("COMMIT"), 400);
     try {
-      const outcome = await inspectDatabase(config(file), 5000);
+      const outcome = await inspectDatabase(config(file), undefined, 5000);
       assert.equal(outcome.status, "ok", outcome.summary);
-      assert.ok((outcome.details.attempts as number) > 1);
     } finally {
       holder.close();
     }
@@ -101,7 +100,7 @@ describe("database check", () => {
     const holder = new Database(file);
     holder.exec("BEGIN EXCLUSIVE");
     try {
-      const outcome = await inspectDatabase(config(file), 500);
+      const outcome = await inspectDatabase(config(file), undefined, 500);
       assert.equal(outcome.status, "warning");
       assert.match(outcome.summary, /busy/);
     } finally {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   chmodSync,
   chownSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   realpathSync,
@@ -111,37 +112,62 @@ describe("permissions check", { skip: isRoot ? false : "needs root to chown" }, 
     assert.equal((await permissionsCheck.run(ctx(false))).status, "critical");
   });
 
-  test("--fix never follows a symlink out of the app directory", async () => {
-    const { env, ctx } = setup("escape");
+  test("--fix never follows a symlink, not even one that stays inside the app directory", async () => {
+    const { dir, db, env, ctx } = setup("escape");
     const outside = path.join(base, "outside-secret");
     writeFileSync(outside, "not the app's\n");
     chmodSync(outside, 0o640);
     rmSync(env);
     symlinkSync(outside, env);
+    // -wal -> ../repo/config: giving that to the app user would let it set core.hooksPath.
+    const config = path.join(dir, "repo", "config");
+    mkdirSync(path.dirname(config), { recursive: true });
+    writeFileSync(config, "[core]\n");
+    chmodSync(config, 0o644);
+    symlinkSync("../repo/config", `${db}-wal`);
     const fixing = ctx(true);
     const outcome = await permissionsCheck.run(fixing);
     assert.equal(outcome.status, "critical");
     assert.match(
       outcome.summary,
-      /refused to fix .*\.env: it resolves to .*outside-secret, outside/,
+      /\.env: is a symlink, expected a regular file: not followed, not fixed/,
     );
+    assert.match(outcome.summary, /shop\.db-wal: is a symlink/);
     assert.deepEqual(fixing.changes, []);
-    const info = statSync(outside);
-    assert.equal(info.mode & 0o7777, 0o640);
-    assert.equal(info.uid, 0);
+    for (const file of [outside, config]) {
+      const info = statSync(file);
+      assert.equal(info.uid, 0);
+      assert.notEqual(info.mode & 0o7777, 0o664);
+    }
   });
 
-  test("--fix follows a symlink that stays inside the app directory", async () => {
-    const { dir, shared, env, ctx } = setup("inside");
-    const release = path.join(dir, "releases", "r1");
-    mkdirSync(release, { recursive: true });
-    const linked = path.join(release, ".env");
-    symlinkSync(env, linked);
-    chmodSync(env, 0o644);
-    const c = ctx(true);
-    c.app = { ...c.app, permissions: [{ path: linked, mode: 0o600 }] };
-    const outcome = await permissionsCheck.run(c);
-    assert.equal(outcome.status, "ok", outcome.summary);
-    assert.deepEqual(c.changes, [`chmod 600 ${path.join(shared, ".env")} (was 644)`]);
+  test("--fix refuses a file with a second name (a hard link to a file of root's)", async () => {
+    const { db, ctx } = setup("hardlink");
+    const rootFile = path.join(base, "root-owned-unit");
+    writeFileSync(rootFile, "[Service]\n");
+    chmodSync(rootFile, 0o644);
+    rmSync(`${db}`);
+    linkSync(rootFile, db);
+    const fixing = ctx(true);
+    const outcome = await permissionsCheck.run(fixing);
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /has 2 hard links: refused/);
+    assert.equal(statSync(rootFile).uid, 0);
+    assert.equal(statSync(rootFile).mode & 0o7777, 0o644);
+  });
+
+  test("the app directory and its repo/ must be root's: critical, and --fix makes them so", async () => {
+    const { dir, ctx } = setup("agentdirs");
+    mkdirSync(path.join(dir, "repo"));
+    chownSync(path.join(dir, "repo"), 65534, 65534);
+    chmodSync(dir, 0o777);
+    const outcome = await permissionsCheck.run(ctx(false));
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /repo: is owned by uid 65534/);
+    assert.match(outcome.summary, /writable by group or others \(mode 777\)/);
+    const fixing = ctx(true);
+    assert.equal((await permissionsCheck.run(fixing)).status, "ok");
+    assert.equal(statSync(path.join(dir, "repo")).uid, 0);
+    assert.equal(statSync(dir).mode & 0o777, 0o755);
   });
 });

@@ -1,5 +1,6 @@
 // The release check on real directories: a valid, complete live release or why not.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -83,7 +84,40 @@ describe("release check", () => {
   });
 
   test("a REVISION that is not the release's commit is a warning", async () => {
-    const { app, layout } = setup("otherrev", { revision: "0123456789ab0000" });
+    const { app, layout } = setup("otherrev", { revision: "0123456789ab".padEnd(40, "0") });
     assert.equal((await inspectRelease(app, layout)).status, "warning");
+  });
+
+  test("a REVISION that is a symlink to a secret is refused, and the secret is not read", async () => {
+    const { app, layout, release } = setup("revlink", { revision: "" });
+    const secret = path.join(base, "token");
+    writeFileSync(secret, `${"a".repeat(40)}\n`);
+    symlinkSync(secret, path.join(release, "REVISION"));
+    const outcome = await inspectRelease(app, layout);
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /REVISION is a symlink: refused/);
+    assert.equal(outcome.details.revision, null);
+    assert.doesNotMatch(JSON.stringify(outcome), /aaaaaaaa/);
+  });
+
+  test("a REVISION that is a FIFO does not hang the check; a huge one is not read whole", async () => {
+    const { app, layout, release } = setup("revfifo", { revision: "" });
+    execFileSync("mkfifo", [path.join(release, "REVISION")]);
+    const started = performance.now();
+    const fifo = await inspectRelease(app, layout);
+    assert.equal(fifo.status, "critical");
+    assert.match(fifo.summary, /is a FIFO/);
+    assert.ok(performance.now() - started < 2000);
+    rmSync(path.join(release, "REVISION"));
+    writeFileSync(path.join(release, "REVISION"), `${SHA}\n${"x".repeat(10_000_000)}`);
+    const huge = await inspectRelease(app, layout);
+    assert.equal(huge.status, "critical");
+    assert.match(huge.summary, /does not hold a commit id/);
+  });
+
+  test("a linked path that is not the link into shared/ (a copy, a link elsewhere) is critical", async () => {
+    const { app, layout, release } = setup("linkelsewhere", { linked: false });
+    symlinkSync("/etc/hostname", path.join(release, ".env"));
+    assert.match((await inspectRelease(app, layout)).summary, /lacks linked \.env/);
   });
 });

@@ -1,5 +1,7 @@
-// The subprocess runner: output, exit codes, input, environment, time-outs and start failures.
+// The subprocess runner: output, exit codes, input, environment, time-outs, start failures, and
+// the end of a command's whole tree (leftover descendants, pipes held open, endless output).
 import assert from "node:assert/strict";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { CommandError, run } from "../../../src/system/run.js";
 
@@ -58,7 +60,7 @@ test("time-out: SIGTERM, timedOut set, thrown unless reject is false", async () 
   const started = performance.now();
   const result = await run("sleep", ["10"], { timeoutMs: 200, reject: false });
   assert.equal(result.timedOut, true);
-  assert.equal(result.exitCode, 1);
+  assert.equal(result.exitCode, 143, "128 + SIGTERM, as a shell reports it");
   assert.ok(performance.now() - started < 3000);
   await assert.rejects(
     run("sleep", ["10"], { timeoutMs: 100 }),
@@ -75,4 +77,89 @@ test("time-out of a command that ignores SIGTERM: SIGKILL 5 s later", async () =
   const elapsed = performance.now() - started;
   assert.equal(result.timedOut, true);
   assert.ok(elapsed >= 5000 && elapsed < 9000, `${elapsed} ms`);
+});
+
+// PIDs of processes whose command line contains `marker`.
+function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, "utf8").includes(marker)) found.push(Number(name));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
+test("a descendant in a session of its own, holding stdout, does not keep the command running", async () => {
+  const marker = "31.4159";
+  const started = performance.now();
+  const result = await run("sh", ["-c", `setsid sleep ${marker} & echo done`]);
+  const elapsed = performance.now() - started;
+  assert.equal(result.stdout, "done");
+  assert.ok(elapsed < 2000, `returned after ${Math.round(elapsed)} ms`);
+  // Outside a systemd scope the runner cannot reach a process that left the group; it must not
+  // wait for it. Clean up what this test started.
+  for (const pid of processesWith(marker)) process.kill(pid, "SIGKILL");
+});
+
+test("on time-out the whole process group ends, grandchildren included", async () => {
+  const marker = "32.7182";
+  const result = await run("sh", ["-c", `sleep ${marker} & sleep ${marker} & wait`], {
+    timeoutMs: 200,
+    reject: false,
+  });
+  assert.equal(result.timedOut, true);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(processesWith(marker), []);
+});
+
+test("a background process left by a command that exited is ended with it", async () => {
+  const marker = "33.1415";
+  const result = await run("sh", ["-c", `sleep ${marker} >/dev/null 2>&1 & echo started`]);
+  assert.equal(result.stdout, "started");
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(processesWith(marker), []);
+});
+
+test("output is bounded: the tail is kept and the cut is said", async () => {
+  const result = await run("sh", ["-c", "head -c 5000000 /dev/zero | tr '\\0' x; echo; echo END"], {
+    maxBuffer: 1000,
+  });
+  assert.ok(result.stdout.length < 1100, `${result.stdout.length} chars kept`);
+  assert.match(result.stdout, /^\[…\d+ bytes cut\]\n/);
+  assert.match(result.stdout, /xxx\nEND$/);
+});
+
+test("lines reach onLine as they come; an endless line arrives in pieces", async () => {
+  const lines: string[] = [];
+  await run(
+    "sh",
+    ["-c", "echo one; echo two >&2; head -c 20000 /dev/zero | tr '\\0' y; echo; printf last"],
+    {
+      onLine: (line, stream) => lines.push(`${stream}:${line.length > 20 ? line.length : line}`),
+    },
+  );
+  assert.deepEqual(
+    lines.filter((l) => !/^stdout:\d+$/.test(l)),
+    ["stdout:one", "stderr:two", "stdout:last"],
+  );
+  const pieces = lines.filter((l) => /^stdout:\d+$/.test(l)).map((l) => Number(l.split(":")[1]));
+  assert.equal(
+    pieces.reduce((a, b) => a + b, 0),
+    20000,
+  );
+  assert.ok(pieces.every((n) => n <= 8192));
+});
+
+test("an open descriptor is handed to the command as fd 3", async () => {
+  const fd = openSync("/etc/hostname", "r");
+  try {
+    const result = await run("sh", ["-c", "cat <&3"], { fds: [fd] });
+    assert.equal(result.stdout, readFileSync("/etc/hostname", "utf8").trim());
+  } finally {
+    closeSync(fd);
+  }
 });

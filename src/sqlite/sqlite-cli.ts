@@ -1,0 +1,110 @@
+// Look inside an SQLite file with the sqlite3 command-line shell, in a child process, as the
+// user who owns the file: a root SQLite connection on the app's DB would open (and create, and
+// write the wal-index into) whatever the app user put at `-wal` and `-shm`; and a quick_check of
+// a multi-GB file must not block the daemon's event loop (and its watchdog) for minutes.
+import { CommandError, run } from "../system/run.js";
+
+export interface SqliteFacts {
+  // quick_check's answer, one entry per line ("ok" when sound).
+  quickCheck: string[];
+  journalMode: string;
+  tables: string[];
+  // page_count * page_size: the size SQLite sees, whatever the file system says.
+  bytes: number;
+}
+
+export interface InspectOptions {
+  // Run as this user (the app's DB); root when omitted (files in root's own directories).
+  uid?: number;
+  gid?: number;
+  // How long a locked DB is waited for before giving up with "busy".
+  busyTimeoutMs?: number;
+  // Bound for the whole inspection (a quick_check reads every page).
+  timeoutMs?: number;
+}
+
+// Why an inspection failed, in the terms a check reports.
+export class SqliteError extends Error {
+  constructor(
+    message: string,
+    readonly kind: "busy" | "corrupt" | "cannot-open" | "failed",
+  ) {
+    super(message);
+    this.name = "SqliteError";
+  }
+}
+
+// One statement returning one JSON object: nothing in the DB (table names with newlines, say) can
+// make the answer ambiguous.
+const FACTS_SQL = `SELECT json_object(
+  'quick', (SELECT json_group_array(quick_check) FROM pragma_quick_check),
+  'mode', (SELECT journal_mode FROM pragma_journal_mode),
+  'tables', (SELECT json_group_array(name) FROM sqlite_schema WHERE type = 'table'),
+  'bytes', (SELECT page_count * page_size FROM pragma_page_count, pragma_page_size));`;
+
+// Open `file` read-only and report quick_check, journal mode, tables and size.
+export async function inspectSqliteFile(
+  file: string,
+  options: InspectOptions = {},
+): Promise<SqliteFacts> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run("sqlite3", sqliteArgs(file, options.busyTimeoutMs ?? 5_000), {
+      input: FACTS_SQL,
+      uid: options.uid,
+      gid: options.gid,
+      cleanEnv: true,
+      env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
+      timeoutMs: options.timeoutMs ?? 10 * 60_000,
+      maxBuffer: 1024 * 1024,
+    }));
+  } catch (error) {
+    throw classify(error, file);
+  }
+  const parsed = JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as {
+    quick?: string[];
+    mode?: string;
+    tables?: string[];
+    bytes?: number;
+  };
+  return {
+    quickCheck: parsed.quick ?? [],
+    journalMode: String(parsed.mode ?? ""),
+    tables: parsed.tables ?? [],
+    bytes: Number(parsed.bytes ?? 0),
+  };
+}
+
+// -readonly: never write; -safe: no ATTACH, no writefile(), no extensions; -init /dev/null: the
+// user's ~/.sqliterc is not read; -bail: stop at the first error.
+function sqliteArgs(file: string, busyTimeoutMs: number): string[] {
+  return [
+    "-readonly",
+    "-safe",
+    "-batch",
+    "-bail",
+    "-noheader",
+    "-list",
+    "-init",
+    "/dev/null",
+    "-cmd",
+    `.timeout ${busyTimeoutMs}`,
+    file,
+  ];
+}
+
+// Turn the shell's complaint into a kind the checks judge: busy is "try later", not "broken".
+function classify(error: unknown, file: string): SqliteError {
+  if (!(error instanceof CommandError)) {
+    return new SqliteError(`${file}: ${(error as Error).message}`, "failed");
+  }
+  const said = (error.result.stderr || error.result.stdout).trim().split("\n").slice(-2).join("; ");
+  const why = said.replace(/^(Error|Parse error|Runtime error):\s*/i, "") || error.message;
+  if (error.result.timedOut)
+    return new SqliteError(`${file}: no answer within the time limit`, "failed");
+  if (/locked|busy/i.test(said)) return new SqliteError(why, "busy");
+  if (/not a database|malformed|corrupt/i.test(said)) return new SqliteError(why, "corrupt");
+  if (/unable to open|readonly|permission|access/i.test(said))
+    return new SqliteError(why, "cannot-open");
+  return new SqliteError(why, "failed");
+}
