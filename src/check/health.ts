@@ -1,5 +1,6 @@
 // Check "health": the health URL answers 2xx on fresh connections, every answer reports the
 // same version, and that version is the live release's REVISION.
+import { clip, printable } from "../output/sanitize.js";
 import { readLiveRelease } from "../release/layout.js";
 import type { Check, CheckOutcome } from "./types.js";
 import { probeVersions, type VersionProbe } from "./version-probe.js";
@@ -13,10 +14,18 @@ export const healthCheck: Check = {
   },
 };
 
+// Longest version kept from an answer or REVISION. A git sha is 40 (SHA-256: 64) characters;
+// anything longer is the app's to explain, not ours to store and print in full.
+export const MAX_VERSION = 80;
+
 // Judge the answers: failures first, then disagreement, then the wrong version.
 export function judgeProbe(probe: VersionProbe): CheckOutcome {
-  const { answers, expected } = probe;
-  const counts = countBy(answers.map((a) => a.version ?? "(none)"));
+  const { answers } = probe;
+  // The app writes both: cut to length here, so details and comparisons never see more.
+  const expected = probe.expected === null ? null : clip(probe.expected, MAX_VERSION);
+  const counts = countBy(
+    answers.map((a) => (a.version === null ? "(none)" : clip(a.version, MAX_VERSION))),
+  );
   const pids = [...new Set(answers.map((a) => a.pid).filter((p): p is number => p !== null))];
   const details = {
     url: probe.url,
@@ -31,7 +40,7 @@ export function judgeProbe(probe: VersionProbe): CheckOutcome {
   if (failed.length > 0) {
     return {
       status: "critical",
-      summary: `${failed.length} of ${answers.length} requests failed: ${failed[0]?.error}`,
+      summary: `${failed.length} of ${answers.length} requests failed: ${printable(failed[0]?.error ?? "")}`,
       details,
     };
   }
@@ -50,31 +59,37 @@ export function judgeProbe(probe: VersionProbe): CheckOutcome {
   if (expected === null) {
     return {
       status: "unknown",
-      summary: `serving ${shortVersion(version ?? "")}, but no live release to compare with`,
+      summary: `serving ${shownVersion(version ?? "")}, but no live release to compare with`,
       details,
     };
   }
   if (version !== expected) {
     return {
       status: "critical",
-      summary: `serving ${shortVersion(version ?? "")}, live release is ${shortVersion(expected)} (${seen})`,
+      summary: `serving ${shownVersion(version ?? "")}, live release is ${shownVersion(expected)} (${seen})`,
       details,
     };
   }
-  return { status: "ok", summary: `${shortVersion(expected)} (${seen})`, details };
+  return { status: "ok", summary: `${shownVersion(expected)} (${seen})`, details };
 }
 
 // "7×abc123def456 3×0123456789ab": most common first, ties by name, so output is stable.
 export function formatVersionSplit(counts: Map<string, number>): string {
   return [...counts]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([version, n]) => `${n}×${shortVersion(version)}`)
+    .map(([version, n]) => `${n}×${shownVersion(version)}`)
     .join(" ");
 }
 
 // A git sha shortened to 12 characters, as release names have it; anything else as it is.
 export function shortVersion(version: string): string {
   return /^[0-9a-f]{13,}$/.test(version) ? version.slice(0, 12) : version;
+}
+
+// A version as the summary shows it: shortened if a sha, and printable, since the app chose it
+// and summaries end up on an operator's terminal.
+function shownVersion(version: string): string {
+  return printable(shortVersion(version));
 }
 
 // Count equal values, keeping first-seen order.

@@ -1,6 +1,7 @@
 // Check "processes": the unit's cgroup holds exactly master + workers, and no copy runs outside.
 import { realpath } from "node:fs/promises";
 import type { AppConfig } from "../config/schema.js";
+import { printable } from "../output/sanitize.js";
 import { cgroupPids } from "../system/cgroup.js";
 import { listProcesses, type ProcessInfo } from "../system/processes.js";
 import { isStray, selfAndAncestors } from "./strays.js";
@@ -86,6 +87,9 @@ export function groupUnitProcesses(members: ProcessInfo[]): ProcessGroups {
   return { masters, workers, others };
 }
 
+// Longest stray cwd shown in the summary; the details keep it whole.
+const MAX_CWD = 120;
+
 // Judge what runs against the configured counts.
 export function evaluateProcesses(
   found: UnitProcesses,
@@ -96,10 +100,13 @@ export function evaluateProcesses(
   const shape = `${masters.length} master${masters.length === 1 ? "" : "s"} + ${workers.length} worker${workers.length === 1 ? "" : "s"}`;
   const pids = `master ${masters.join(" ") || "-"}, workers ${workers.join(" ") || "-"}`;
   if (strays.length > 0) {
-    const list = strays.map((s) => `${s.pid}${s.cwd ? ` (cwd ${s.cwd})` : ""}`).join(", ");
+    // Whoever started a stray chose its cwd (and may have chosen the program's name): printable.
+    const list = strays
+      .map((s) => `${s.pid}${s.cwd ? ` (cwd ${printable(s.cwd, MAX_CWD)})` : ""}`)
+      .join(", ");
     return {
       status: "critical",
-      summary: `${strays.length} stray ${found.program} outside ${unit}: pid ${list}`,
+      summary: `${strays.length} stray ${printable(found.program ?? "")} outside ${printable(unit)}: pid ${list}`,
       details,
     };
   }

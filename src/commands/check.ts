@@ -3,7 +3,8 @@ import { type CheckReport, runChecks } from "../check/run-checks.js";
 import { loadConfig, selectApp } from "../config/load.js";
 import { NagiosCode } from "../errors.js";
 import { logger } from "../log.js";
-import { colourStatus, formatDuration, renderTable } from "../output/table.js";
+import { printable } from "../output/sanitize.js";
+import { colourStatus, formatDuration, type OutputStream, renderTable } from "../output/table.js";
 import { recordCheck } from "../state/check-records.js";
 import { openStateDb } from "../state/state-db.js";
 
@@ -42,13 +43,21 @@ export function toJson(report: CheckReport) {
   };
 }
 
-function renderReport(report: CheckReport): string {
-  const rows = report.checks.map((c) => [c.name, colourStatus(c.status), c.summary]);
-  const lines = [renderTable(["CHECK", "STATUS", "SUMMARY"], rows)];
-  for (const change of report.changes) lines.push(`fixed: ${change}`);
-  lines.push(
-    `${report.app}: ${colourStatus(report.status, report.status.toUpperCase())} in ${formatDuration(report.durationMs)}`,
-  );
+// The table a person reads. Summaries quote the app (versions, paths, command lines): the table
+// makes its cells printable, and the change lines are made printable here.
+export function renderReport(
+  report: CheckReport,
+  stream: Pick<OutputStream, "isTTY"> = process.stdout,
+): string {
+  const rows = report.checks.map((c) => [c.name, c.status, c.summary]);
+  const table = renderTable(["CHECK", "STATUS", "SUMMARY"], rows, {
+    statusColumn: "STATUS",
+    stream,
+  });
+  const lines = [table];
+  for (const change of report.changes) lines.push(`fixed: ${printable(change)}`);
+  const verdict = colourStatus(report.status, report.status.toUpperCase(), stream);
+  lines.push(`${printable(report.app)}: ${verdict} in ${formatDuration(report.durationMs)}`);
   return `${lines.join("\n")}\n`;
 }
 

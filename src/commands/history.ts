@@ -4,7 +4,8 @@
 import { parseDuration } from "../config/duration.js";
 import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
-import { colourStatus, formatDuration, renderTable } from "../output/table.js";
+import { printableData } from "../output/sanitize.js";
+import { formatDuration, renderTable } from "../output/table.js";
 import { type CheckRecord, listChecks } from "../state/check-records.js";
 import { openStateDb } from "../state/state-db.js";
 import {
@@ -22,7 +23,7 @@ export interface HistoryOptions {
   limit: string;
 }
 
-interface AppHistory {
+export interface AppHistory {
   app: string;
   deployments: DeploymentJson[];
   checks: CheckRecord[];
@@ -62,7 +63,11 @@ export function parseSince(text: string, now: number = Date.now()): string {
   return new Date(at).toISOString();
 }
 
-function renderHistory(h: AppHistory): string {
+// One app's history as text. Release names, revisions, errors and step messages come from the
+// app and its hooks: the text is rendered from a printable copy of the record, so only the
+// agent's own colour codes reach the terminal.
+export function renderHistory(raw: AppHistory): string {
+  const h = printableData(raw);
   const lines = [`${h.app}: deployments`];
   if (h.deployments.length === 0) lines.push("  none");
   for (const dep of h.deployments) lines.push(...deploymentLines(dep).map((l) => `  ${l}`));
@@ -72,14 +77,16 @@ function renderHistory(h: AppHistory): string {
     const rows = h.checks.map((c) => [
       c.at.replace("T", " ").replace(/\.\d+Z$/, "Z"),
       c.trigger,
-      colourStatus(c.status),
+      c.status,
       formatDuration(c.durationMs),
       c.results
         .filter((r) => r.status !== "ok")
         .map((r) => `${r.name}: ${r.summary}`)
         .join("; "),
     ]);
-    const table = renderTable(["AT", "TRIGGER", "STATUS", "DURATION", "NOT OK"], rows);
+    const table = renderTable(["AT", "TRIGGER", "STATUS", "DURATION", "NOT OK"], rows, {
+      statusColumn: "STATUS",
+    });
     lines.push(...table.split("\n").map((l) => `  ${l}`));
   }
   return lines.join("\n");

@@ -8,6 +8,7 @@ import {
   daemonStatus,
   nextCheckOf,
 } from "../daemon/daemon-unit-status.js";
+import { printableData } from "../output/sanitize.js";
 import { colourStatus, formatDuration } from "../output/table.js";
 import { openStateDb } from "../state/state-db.js";
 import { type AppStatus, appStatus } from "../sync/app-status.js";
@@ -50,16 +51,25 @@ export function chosenApps(loaded: LoadedConfig, name?: string): AppConfig[] {
   return name ? [selectApp(loaded, name)] : loaded.apps;
 }
 
-type AppStatusWithDaemon = AppStatus & { daemonSays: string | null; nextCheck: string | null };
+export type AppStatusWithDaemon = AppStatus & {
+  daemonSays: string | null;
+  nextCheck: string | null;
+};
 
 // "deploy-agent.service active (running) since …, pid 412", or why there are no scheduled checks.
-function renderDaemon(d: DaemonStatus): string {
+// Rendered from a printable copy like the apps' status: systemd's words are not ours either.
+function renderDaemon(raw: DaemonStatus): string {
+  const d = printableData(raw);
   const state = `${d.unit} ${d.active} (${d.sub})`;
   if (d.active !== "active") return `daemon  ${state}: no scheduled checks on this host`;
   return `daemon  ${state} since ${d.since ?? "?"}, pid ${d.pid}`;
 }
 
-function renderStatus(s: AppStatusWithDaemon, daemonActive: boolean): string {
+// One app's status as text. Release names, revisions, the lock holder's command line and the
+// last deployment's error come from the app or its hooks: the text is rendered from a printable
+// copy, so only the agent's own colour codes reach the terminal.
+export function renderStatus(raw: AppStatusWithDaemon, daemonActive: boolean): string {
+  const s = printableData(raw);
   const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : "-");
   const behind = s.branch.commitsAhead ? ` (${s.branch.commitsAhead} commits not deployed)` : "";
   const lines = [

@@ -3,9 +3,15 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { formatVersionSplit, judgeProbe, shortVersion } from "../../../src/check/health.js";
+import {
+  formatVersionSplit,
+  judgeProbe,
+  MAX_VERSION,
+  shortVersion,
+} from "../../../src/check/health.js";
 import { type ProbeAnswer, probeVersions } from "../../../src/check/version-probe.js";
 import { appSchema } from "../../../src/config/schema.js";
+import { unsafeIn } from "../output/terminal-text.js";
 
 const OLD = "abc123def4560000000000000000000000000000";
 const NEW = "def456abc1230000000000000000000000000000";
@@ -80,6 +86,56 @@ describe("judgeProbe", () => {
 
   test("no live release to compare with is unknown", () => {
     assert.equal(judgeProbe(probe([answer(OLD)], null)).status, "unknown");
+  });
+});
+
+describe("judgeProbe with a version the app chose to be hostile", () => {
+  const probe = (answers: ProbeAnswer[], expected: string | null = OLD) => ({
+    url: "http://127.0.0.1:8000/health",
+    expected,
+    answers,
+  });
+  const TITLE = "\x1b]0;pwned\x07abc";
+
+  test("an OSC title sequence as the version yields a summary without ESC or BEL", () => {
+    const outcome = judgeProbe(probe([answer(TITLE)]));
+    assert.equal(outcome.status, "critical");
+    assert.deepEqual(unsafeIn(outcome.summary), []);
+    assert.equal(
+      outcome.summary,
+      "serving \\x1b]0;pwned\\x07abc, live release is abc123def456 (1 requests, 1 pid)",
+    );
+  });
+
+  test("the mixed-version split is printable too", () => {
+    const outcome = judgeProbe(probe([answer(OLD), answer("\x1b[2J\u202e", 2)]));
+    assert.ok(outcome.summary.startsWith("mixed versions: 1×\\x1b[2J\\u202e 1×abc123def456 ("));
+    assert.deepEqual(unsafeIn(outcome.summary), []);
+  });
+
+  test("with no live release the version is still printable", () => {
+    assert.deepEqual(unsafeIn(judgeProbe(probe([answer(TITLE)], null)).summary), []);
+  });
+
+  test("a REVISION with escapes is printable in the summary", () => {
+    const outcome = judgeProbe(probe([answer("\x1b[2J")], "\x1b[2J"));
+    assert.equal(outcome.status, "ok");
+    assert.equal(outcome.summary, "\\x1b[2J (1 requests, 1 pid)");
+  });
+
+  test("details keep the raw version, cut to MAX_VERSION", () => {
+    const long = `\x1b[2J${"v".repeat(500)}`;
+    const outcome = judgeProbe(probe([answer(long), answer(TITLE)]));
+    const versions = Object.keys(outcome.details.versions as Record<string, number>);
+    assert.deepEqual(versions, [`${long.slice(0, MAX_VERSION - 1)}…`, TITLE]);
+    assert.ok(outcome.summary.length < 300, outcome.summary);
+  });
+
+  test("versions and REVISION longer than MAX_VERSION are compared as cut", () => {
+    const long = "x".repeat(200);
+    const outcome = judgeProbe(probe([answer(long)], long));
+    assert.equal(outcome.status, "ok");
+    assert.equal(outcome.details.expected, `${"x".repeat(MAX_VERSION - 1)}…`);
   });
 });
 

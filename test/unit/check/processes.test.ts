@@ -76,6 +76,24 @@ describe("evaluateProcesses", () => {
     assert.match(outcome.summary, /stray gunicorn outside shop\.service: pid 555/);
   });
 
+  test("a stray's cwd with escapes is printable in the summary, raw in the details", () => {
+    const cwd = "/tmp/\x1b]52;c;ZXZpbA==\x07\u202e";
+    const strays = [{ pid: 555, cwd, command: "gunicorn \x1b[2J" }];
+    const outcome = evaluateProcesses(found({ strays }), expected);
+    assert.equal(
+      outcome.summary,
+      "1 stray gunicorn outside shop.service: pid 555 (cwd /tmp/\\x1b]52;c;ZXZpbA==\\x07\\u202e)",
+    );
+    assert.deepEqual(outcome.details.strays, strays);
+  });
+
+  test("a very long stray cwd is cut in the summary", () => {
+    const strays = [{ pid: 555, cwd: `/tmp/${"d".repeat(5000)}`, command: "gunicorn" }];
+    const outcome = evaluateProcesses(found({ strays }), expected);
+    assert.ok(outcome.summary.length < 250, outcome.summary);
+    assert.match(outcome.summary, /…\)$/);
+  });
+
   test("a grandchild in the cgroup is a warning", () => {
     assert.equal(evaluateProcesses(found({ others: [200] }), expected).status, "warning");
   });
