@@ -12,6 +12,8 @@ export interface RunOptions {
   gid?: number;
   // When false, a non-zero exit is returned rather than thrown.
   reject?: boolean;
+  // Open descriptors of ours that the command gets as its fd 3, 4, … (flock(1) locking our file).
+  extraFds?: number[];
 }
 
 export interface RunResult {
@@ -52,6 +54,11 @@ export async function run(
     reject: false,
     stripFinalNewline: true,
     cleanup: true,
+    // Set only when asked, so every other command keeps execa's default stdio. execa hands any
+    // descriptor number to spawn as is, but its types list only 3-9 for extra fds: hence the cast.
+    ...(options.extraFds && {
+      stdio: ["pipe", "pipe", "pipe", ...options.extraFds] as unknown as ExecaOptions["stdio"],
+    }),
   };
   const child = await execa(file, args, execaOptions);
   const result: RunResult = {
