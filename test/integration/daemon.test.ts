@@ -173,9 +173,11 @@ describe("deploy-agent daemon under systemd", { skip }, () => {
       { reject: true },
     );
     try {
+      // The lock file outlives every run (emptied, never removed): wait until it names the holder.
       await machine.waitFor(
         async () =>
-          (await machine.exec(["test", "-e", "/run/deploy-agent/shop.lock"])).exitCode === 0,
+          (await machine.exec(["grep", "-q", "test holder", "/run/deploy-agent/shop.lock"]))
+            .exitCode === 0,
         10_000,
         { what: "the test lock" },
       );
