@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build needs: git for the agent itself, libsystemd-dev for sd-notify's native addon, a C++
+# Build and run needs: git, sqlite3 (the database check runs its shell as the app user),
+# util-linux (flock(1) takes the app locks), libsystemd-dev for sd-notify's native addon, a C++
 # toolchain and python3 for node-gyp (better-sqlite3 builds from source: no prebuilt downloads).
-packages=(git curl sqlite3 libsystemd-dev python3 make g++)
+packages=(git curl sqlite3 util-linux libsystemd-dev python3 make g++)
 # Test and demo needs: the real app server and framework the sample app runs on.
 if [[ "${1:-}" == "--dev" ]]; then packages+=(gunicorn python3-flask iproute2 util-linux); fi
 

@@ -3,6 +3,11 @@
 import { CommanderError } from "commander";
 import { runCli } from "./cli/program.js";
 import { describeError, ExitCode, ExitError, exitCodeFor } from "./errors.js";
+import { printableLines } from "./output/sanitize.js";
+
+// A terminal that went away (SIGHUP, a closed pipe) makes writes fail with EIO or EPIPE. A run
+// that is rolling back must not die of that: what it would have printed is in the journal.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
 
 const argv = process.argv.slice(2);
 // The worker that copies an SQLite database as the app user (src/sqlite/copy-worker.ts): not a
@@ -27,11 +32,11 @@ try {
     process.exitCode =
       helped || error.exitCode === 0 ? 0 : commandName === "check" ? 3 : ExitCode.usage;
   } else if (error instanceof ExitError) {
-    process.stderr.write(`agent ${commandName}: ${describeError(error)}\n`);
+    process.stderr.write(`agent ${commandName}: ${printableLines(describeError(error))}\n`);
     process.exitCode = exitCodeFor(error, commandName);
   } else {
     process.stderr.write(
-      `agent ${commandName}: internal error: ${(error as Error)?.stack ?? String(error)}\n`,
+      `agent ${commandName}: internal error: ${printableLines((error as Error)?.stack ?? String(error))}\n`,
     );
     process.exitCode = exitCodeFor(error, commandName);
   }

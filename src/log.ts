@@ -26,6 +26,11 @@ function stderrIsJournal(): boolean {
   }
 }
 
+// Synchronous writes to fd 2; a failed write (the terminal hung up) is dropped, never thrown into
+// the run that is logging (it may be in the middle of putting an app back).
+const destination = pino.destination({ dest: 2, sync: true });
+destination.on("error", () => {});
+
 export const logger: Logger = pino(
   {
     name: "deploy-agent",
@@ -34,5 +39,5 @@ export const logger: Logger = pino(
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   },
-  pino.destination({ dest: 2, sync: true }),
+  destination,
 );

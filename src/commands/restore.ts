@@ -1,5 +1,6 @@
 // `agent restore [APP] [BACKUP]`: stop, put a DB backup back, start, verify.
 import { loadConfig, selectApp } from "../config/load.js";
+import { catchingSignals, sayOnStderr } from "../sync/interruption.js";
 import { streamPrinter } from "../sync/printer.js";
 import { restoreApp } from "../sync/restore-app.js";
 
@@ -11,6 +12,10 @@ export interface RestoreOptions {
 
 export async function restoreCommand(options: RestoreOptions): Promise<number> {
   const app = selectApp(await loadConfig(options.config), options.app);
-  const result = await restoreApp(app, { backup: options.backup, printer: streamPrinter() });
+  const result = await catchingSignals(
+    (interruption) =>
+      restoreApp(app, { backup: options.backup, printer: streamPrinter(), interruption }),
+    sayOnStderr("restore"),
+  );
   return result.code;
 }

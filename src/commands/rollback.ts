@@ -1,5 +1,6 @@
 // `agent rollback [APP] [--to RELEASE]`: back to the previous (or named) release.
 import { loadConfig, selectApp } from "../config/load.js";
+import { catchingSignals, sayOnStderr } from "../sync/interruption.js";
 import { streamPrinter } from "../sync/printer.js";
 import { rollbackApp } from "../sync/rollback-app.js";
 
@@ -11,6 +12,9 @@ export interface RollbackOptions {
 
 export async function rollbackCommand(options: RollbackOptions): Promise<number> {
   const app = selectApp(await loadConfig(options.config), options.app);
-  const result = await rollbackApp(app, { to: options.to, printer: streamPrinter() });
+  const result = await catchingSignals(
+    (interruption) => rollbackApp(app, { to: options.to, printer: streamPrinter(), interruption }),
+    sayOnStderr("rollback"),
+  );
   return result.code;
 }

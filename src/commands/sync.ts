@@ -2,6 +2,8 @@
 import { loadConfig, selectApp } from "../config/load.js";
 import { describeError, ExitCode, ExitError, UsageError } from "../errors.js";
 import { logger } from "../log.js";
+import { printable } from "../output/sanitize.js";
+import { catchingSignals, sayOnStderr } from "../sync/interruption.js";
 import { streamPrinter } from "../sync/printer.js";
 import { syncApp } from "../sync/sync.js";
 import { worstExitCode } from "../sync/worst-exit.js";
@@ -24,18 +26,27 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   const apps = options.all ? loaded.apps : [selectApp(loaded, options.app)];
   const printer = streamPrinter();
   const codes: number[] = [];
-  for (const app of apps) {
-    try {
-      const result = await syncApp(app, { ref: options.ref, boot: options.boot, printer });
-      codes.push(result.code);
-    } catch (error) {
-      // One app's lock or bug must not keep the others from syncing (at boot above all).
-      if (!options.all) throw error;
-      const code = error instanceof ExitError ? error.exitCode : ExitCode.software;
-      logger.error({ app: app.name, err: error }, "sync failed");
-      process.stderr.write(`agent sync: ${app.name}: ${describeError(error)}\n`);
-      codes.push(code);
+  await catchingSignals(async (interruption) => {
+    for (const app of apps) {
+      // Interrupted: the app being synced was put back in order; the others are left alone.
+      if (interruption.signal) break;
+      try {
+        const result = await syncApp(app, {
+          ref: options.ref,
+          boot: options.boot,
+          printer,
+          interruption,
+        });
+        codes.push(result.code);
+      } catch (error) {
+        // One app's lock or bug must not keep the others from syncing (at boot above all).
+        if (!options.all) throw error;
+        const code = error instanceof ExitError ? error.exitCode : ExitCode.software;
+        logger.error({ app: app.name, err: error }, "sync failed");
+        process.stderr.write(`agent sync: ${app.name}: ${printable(describeError(error))}\n`);
+        codes.push(code);
+      }
     }
-  }
+  }, sayOnStderr("sync"));
   return worstExitCode(codes);
 }

@@ -14,6 +14,7 @@ import { type Endpoint, startEndpoint } from "./endpoint.js";
 import type { Notifier } from "./notify.js";
 import type { Poller } from "./poller.js";
 import { pruneHistory } from "./prune-history.js";
+import { type RecoveryWatch, startRecoveryWatch } from "./recovery-watch.js";
 import { runScheduledCheck } from "./scheduled-check.js";
 import { type CheckScheduler, cronTask, scheduleChecks } from "./scheduler.js";
 import { formatStatusText } from "./status-text.js";
@@ -32,6 +33,7 @@ export interface Daemon {
 interface Armed {
   scheduler: CheckScheduler;
   pollers: Poller[];
+  recovery: RecoveryWatch;
   prune: ScheduledTask;
   endpoint?: Endpoint;
 }
@@ -108,7 +110,8 @@ async function arm(loaded: LoadedConfig, ctx: ArmContext): Promise<Armed> {
     }
   }
   const pruneTask = cronTask(PRUNE_SCHEDULE, async () => prune(db, loaded, log), "prune", log);
-  return { scheduler, pollers, prune: pruneTask, endpoint };
+  const recovery = startRecoveryWatch(loaded.apps, { db, work, log });
+  return { scheduler, pollers, recovery, prune: pruneTask, endpoint };
 }
 
 // Take down what arm() built. `drain` runs after scheduling stops and before the endpoint
@@ -116,6 +119,7 @@ async function arm(loaded: LoadedConfig, ctx: ArmContext): Promise<Armed> {
 async function disarm(armed: Armed, drain?: () => Promise<void>): Promise<void> {
   armed.scheduler.stop();
   for (const poller of armed.pollers) poller.stop();
+  armed.recovery.stop();
   await armed.prune.destroy();
   await drain?.();
   await armed.endpoint?.server.close();

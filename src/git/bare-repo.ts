@@ -62,7 +62,11 @@ export async function repoProblem(dir: string): Promise<string | undefined> {
   const refs = await git(dir, ["for-each-ref", "--format=%(objectname) %(refname)"], {
     reject: false,
   });
-  if (refs.exitCode !== 0) return `refs of ${dir} are unreadable: ${firstLine(refs.stderr)}`;
+  // git skips a ref whose file is garbage with only a warning ("ignoring broken ref"); for a
+  // cache that is damage all the same.
+  if (refs.exitCode !== 0 || refs.stderr.trim() !== "") {
+    return `refs of ${dir} are unreadable: ${firstLine(refs.stderr)}`;
+  }
   const objects = refs.stdout.split("\n").filter(Boolean);
   if (objects.length === 0) return undefined;
   const check = await git(dir, ["cat-file", "--batch-check=%(objectname)"], {

@@ -20,7 +20,12 @@ const SPACES = /\r\n|[\n\t]/g;
 
 const ELLIPSIS = "…";
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+// Made on first use: ICU's segmentation data is only mapped in when something must be cut.
+let segmenter: Intl.Segmenter | undefined;
+const graphemes = () => {
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  return segmenter;
+};
 
 // `text` as one terminal-safe line, cut to `maxLength` characters (an escape counts as its
 // length) ending in "…" when cut. Printable text, é, 日本 and emoji alike, comes through as it is.
@@ -28,6 +33,14 @@ export function printable(text: string, maxLength?: number): string {
   const line = text.replace(SPACES, " ");
   if (maxLength === undefined) return line.replace(UNSAFE, escapeChar);
   return cutGraphemes(line, maxLength, (g) => g.replace(UNSAFE, escapeChar));
+}
+
+// Several lines (a message listing problems), each made printable, the line breaks kept.
+export function printableLines(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => printable(line))
+    .join("\n");
 }
 
 // `text` unchanged but cut to `maxLength` characters, ending in "…" when cut: for raw values
@@ -75,7 +88,7 @@ function cutGraphemes(text: string, maxLength: number, show: (grapheme: string) 
   const pieces: string[] = [];
   const widths: number[] = [];
   let used = 0;
-  for (const { segment } of graphemes.segment(text)) {
+  for (const { segment } of graphemes().segment(text)) {
     const piece = show(segment);
     const width = piece === segment ? 1 : piece.length;
     if (used + width > maxLength) {

@@ -10,6 +10,7 @@ import { acquireLock } from "../system/lock.js";
 import { sweepDebris } from "./debris.js";
 import { ensureHoldDropIn } from "./hold.js";
 import { killLeftoverHooks } from "./hooks.js";
+import { type Interruption, notInterruptible } from "./interruption.js";
 import type { StepPrinter } from "./printer.js";
 import { recoverInterrupted } from "./recover.js";
 
@@ -19,9 +20,15 @@ export interface AppSession {
   db: StateDb;
   log: Logger;
   printer: StepPrinter;
+  // A signal that asks the run to wind down (a CLI run's Ctrl-C); never set for the daemon's.
+  interruption: Interruption;
   // False when an interrupted deployment could not be brought to a verified release: nothing
   // should be deployed on top of that.
   healthy: boolean;
+  // Throw (exit 1, nothing changed) when the app directory or one of the agent's directories in
+  // it is not root's alone: a layout the app user can write is one where it could steer root, so
+  // nothing is deployed into it.
+  assertTrustedLayout(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,6 +38,7 @@ export async function openAppSession(
   app: AppConfig,
   command: string,
   printer: StepPrinter,
+  interruption: Interruption = notInterruptible,
 ): Promise<AppSession> {
   const lock = await acquireLock(app.name, command);
   const log = logger.child({ app: app.name });
@@ -43,12 +51,6 @@ export async function openAppSession(
     await killLeftoverHooks(app.name);
     const healthy = await recoverInterrupted(app, db, log, printer);
     if (healthy) await sweepDebris(app, layout, log);
-    // A layout the app user can write is one where it could steer root: deploy nothing into it.
-    await assertAgentDirsTrusted(layout).catch((error: Error) => {
-      throw new ExitError(`${app.name}: ${error.message}`, ExitCode.failedRolledBack, {
-        cause: error,
-      });
-    });
     // Install the start hold now, whatever this run goes on to do: the boot sync and CLI runs
     // may write /etc, the sandboxed daemon may not, and its first deploy then finds it there.
     await ensureHoldDropIn(app).catch((error: unknown) =>
@@ -59,7 +61,13 @@ export async function openAppSession(
       opened.close();
       await lock.release();
     };
-    return { app, layout, db, log, printer, healthy, close };
+    const assertTrustedLayout = () =>
+      assertAgentDirsTrusted(layout).catch((error: Error) => {
+        throw new ExitError(`${app.name}: ${error.message}`, ExitCode.failedRolledBack, {
+          cause: error,
+        });
+      });
+    return { app, layout, db, log, printer, interruption, healthy, assertTrustedLayout, close };
   } catch (error) {
     db?.close();
     await lock.release();

@@ -5,6 +5,7 @@ import type { Logger } from "../log.js";
 import type { AppLayout, LiveRelease } from "../release/layout.js";
 import { beginStep, endStep } from "../state/deployments.js";
 import type { StateDb } from "../state/state-db.js";
+import { InterruptedError, type Interruption, stopIfInterrupted } from "./interruption.js";
 import type { StepPrinter } from "./printer.js";
 import { type StepName, shortSha } from "./step-names.js";
 
@@ -24,6 +25,7 @@ export interface DeployRun {
   db: StateDb;
   log: Logger;
   printer: StepPrinter;
+  interruption: Interruption;
   // The deployments row this run writes.
   id: number;
   // The commit being deployed.
@@ -47,6 +49,8 @@ export async function runStep<T>(
   step: StepName,
   fn: (note: (text: string) => void) => Promise<T>,
 ): Promise<T> {
+  // Between steps is where a Ctrl-C takes effect: the one before has finished.
+  stopIfInterrupted(run.interruption, step, run.progress.started);
   const rowId = beginStep(run.db, run.id, step);
   let noteText: string | undefined;
   const started = performance.now();
@@ -76,6 +80,11 @@ export async function runStep<T>(
 // "migrate failed for shop at 3f2a1c9b0d1e: exit 1": the step, the app and the commit.
 export function stepFailure(run: DeployRun, step: StepName, error: unknown): StepError {
   if (error instanceof StepError) return error;
+  if (error instanceof InterruptedError) {
+    return new StepError(step, `${run.app.name} at ${shortSha(run.sha)}: ${error.message}`, 1, {
+      cause: error,
+    });
+  }
   const why = describeError(error).split("\n")[0];
   return new StepError(
     step,
@@ -89,6 +98,7 @@ export function stepFailure(run: DeployRun, step: StepName, error: unknown): Ste
 
 // Record a step that was decided without running (e.g. migrate with no hook configured).
 export function skipStep(run: DeployRun, step: StepName, why: string): void {
+  stopIfInterrupted(run.interruption, step, run.progress.started);
   const rowId = beginStep(run.db, run.id, step);
   endStep(run.db, rowId, "skipped", 0, why);
   run.log.info({ step, durationMs: 0, outcome: "skipped" }, `${step} skipped: ${why}`);

@@ -18,7 +18,7 @@ export function openRun(
     fetchMs: number;
   },
 ): DeployRun {
-  const { app, db, printer } = session;
+  const { app, db, printer, interruption } = session;
   const { target, live } = at;
   const release = releaseName(target.sha);
   const id = createDeployment(db, {
@@ -43,5 +43,17 @@ export function openRun(
   );
   const { layout } = session;
   const progress = freshProgress();
-  return { app, layout, db, log, printer, id, sha: target.sha, from: live, release, progress };
+  return {
+    app,
+    layout,
+    db,
+    log,
+    printer,
+    interruption,
+    id,
+    sha: target.sha,
+    from: live,
+    release,
+    progress,
+  };
 }

@@ -46,6 +46,7 @@ export async function putBack(session: AppSession, plan: PutBackPlan): Promise<S
     layout,
     db,
     printer,
+    interruption: session.interruption,
     log,
     id,
     sha,

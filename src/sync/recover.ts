@@ -13,6 +13,7 @@ import {
 } from "../state/deployments.js";
 import type { StateDb } from "../state/state-db.js";
 import { type DeployRun, freshProgress, runStep } from "./deploy-run.js";
+import { notInterruptible } from "./interruption.js";
 import type { StepPrinter } from "./printer.js";
 import { planRecovery, type RecoveryPlan } from "./recovery-plan.js";
 import { listReleases, releaseInfo } from "./releases.js";
@@ -55,6 +56,8 @@ async function recoverOne(
     db,
     log: log.child({ release: dep.toRelease, recovering: dep.id }),
     printer,
+    // Recovery always runs to the end: it is what puts the app back in service.
+    interruption: notInterruptible,
     id: dep.id,
     sha: dep.revision ?? "",
     from,

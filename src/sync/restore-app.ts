@@ -1,11 +1,12 @@
 // `agent restore`: put a DB backup back, with the app stopped, then start and verify.
-import { stat } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { ExitCode, StepError, UsageError } from "../errors.js";
 import { readLiveRelease } from "../release/layout.js";
 import { listBackups } from "../sqlite/backup-files.js";
 import { openAppSession } from "./app-session.js";
+import type { Interruption } from "./interruption.js";
 import type { StepPrinter } from "./printer.js";
 import { putBack } from "./put-back.js";
 import { rememberResult, type SyncResult } from "./sync-result.js";
@@ -14,15 +15,16 @@ import { rememberResult, type SyncResult } from "./sync-result.js";
 // as it was is kept aside first. Exit codes as sync.
 export async function restoreApp(
   app: AppConfig,
-  options: { backup?: string; printer: StepPrinter },
+  options: { backup?: string; printer: StepPrinter; interruption?: Interruption },
 ): Promise<SyncResult> {
   const db = app.database;
   if (!db) throw new UsageError(`${app.name} has no database configured`);
-  const session = await openAppSession(app, "restore", options.printer);
+  const session = await openAppSession(app, "restore", options.printer, options.interruption);
   try {
     if (!session.healthy) {
       return { app: app.name, code: ExitCode.rollbackFailed, outcome: "failed" };
     }
+    await session.assertTrustedLayout();
     const live = await readLiveRelease(session.layout);
     if (!live)
       throw new StepError("rollback", `${app.name} has no live release to start after the restore`);
@@ -43,7 +45,9 @@ export async function restoreApp(
   }
 }
 
-// The backup to restore: as named (in backups/ or a path), else the newest one.
+// The backup to restore: as named (a file in backups/, by name or path), else the newest one.
+// Only backups/ (root's alone) is restored from: a file anywhere else could be changed, or have
+// SQLite companions planted beside it, by whoever can write there.
 async function chooseBackup(dir: string, dbPath: string, wanted?: string): Promise<string> {
   if (!wanted) {
     const newest = (await listBackups(dir, dbPath))[0];
@@ -51,7 +55,12 @@ async function chooseBackup(dir: string, dbPath: string, wanted?: string): Promi
     return newest.path;
   }
   const file = wanted.includes("/") ? path.resolve(wanted) : path.join(dir, wanted);
-  const info = await stat(file).catch(() => undefined);
+  if (path.dirname(file) !== dir) {
+    throw new UsageError(
+      `${file} is not in ${dir}: copy it there first (only root can write there)`,
+    );
+  }
+  const info = await lstat(file).catch(() => undefined);
   if (!info?.isFile()) throw new UsageError(`no backup file ${file}`);
   return file;
 }

@@ -7,6 +7,7 @@ import { type LiveRelease, readLiveRelease } from "../release/layout.js";
 import { databaseChangedSince, deploymentLeaving } from "../state/deployments.js";
 import { type AppSession, openAppSession } from "./app-session.js";
 import { fileExists } from "./db-files.js";
+import type { Interruption } from "./interruption.js";
 import type { StepPrinter } from "./printer.js";
 import { releaseBefore } from "./prune-choice.js";
 import { type PutBackPlan, putBack } from "./put-back.js";
@@ -18,13 +19,14 @@ import { rememberResult, type SyncResult } from "./sync-result.js";
 // that was live, 2 even that failed, 75 locked).
 export async function rollbackApp(
   app: AppConfig,
-  options: { to?: string; printer: StepPrinter },
+  options: { to?: string; printer: StepPrinter; interruption?: Interruption },
 ): Promise<SyncResult> {
-  const session = await openAppSession(app, "rollback", options.printer);
+  const session = await openAppSession(app, "rollback", options.printer, options.interruption);
   try {
     if (!session.healthy) {
       return { app: app.name, code: ExitCode.rollbackFailed, outcome: "failed" };
     }
+    await session.assertTrustedLayout();
     const live = await readLiveRelease(session.layout);
     if (!live) throw new StepError("rollback", `${app.name} has no live release to roll back from`);
     const target = await chooseTarget(session, live, options.to);

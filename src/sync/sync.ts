@@ -11,6 +11,7 @@ import { buildRelease } from "./build.js";
 import { type DeployRun, runStep, skipStep, stepFailure } from "./deploy-run.js";
 import { type FetchedTarget, fetchTarget } from "./fetch.js";
 import { ensureHoldDropIn } from "./hold.js";
+import type { Interruption } from "./interruption.js";
 import { migrateDatabase } from "./migrate.js";
 import { openRun } from "./open-run.js";
 import { type StepPrinter, silentPrinter } from "./printer.js";
@@ -31,6 +32,8 @@ export interface SyncOptions {
   // Recorded in the state DB: cli, boot, poll, api.
   trigger?: string;
   printer?: StepPrinter;
+  // A CLI run's signals (Ctrl-C, hang-up): wind down cleanly. The daemon's syncs have none.
+  interruption?: Interruption;
 }
 
 // Sync one app. Throws LockHeldError (exit 75) when another run holds the app.
@@ -39,7 +42,12 @@ export async function syncApp(app: AppConfig, options: SyncOptions = {}): Promis
   const trigger = options.trigger ?? (options.boot ? "boot" : "cli");
   // 1. One sync, rollback, restore or backup of an app at a time. A sync that died midway
   // (power cut, kill -9) is resolved first, and its debris swept up.
-  const session = await openAppSession(app, options.boot ? "sync --boot" : "sync", printer);
+  const session = await openAppSession(
+    app,
+    options.boot ? "sync --boot" : "sync",
+    printer,
+    options.interruption,
+  );
   const { layout, db, log } = session;
   try {
     if (!session.healthy) {
@@ -49,6 +57,7 @@ export async function syncApp(app: AppConfig, options: SyncOptions = {}): Promis
         outcome: "failed",
       });
     }
+    await session.assertTrustedLayout();
     // 2. Fetch. An unreachable or hanging remote leaves the live release running.
     const live = await readLiveRelease(layout);
     const fetchStarted = new Date();

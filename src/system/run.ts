@@ -98,7 +98,10 @@ export async function run(
     clearTimeout(termTimer);
     clearTimeout(killTimer);
     ender.signal("SIGKILL");
-    await Promise.race([out.ended, new Promise((r) => setTimeout(r, EOF_GRACE_MS))]);
+    // The grace timer must not outlive the race: a pending timer keeps a short CLI run alive.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([out.ended, new Promise((r) => (grace = setTimeout(r, EOF_GRACE_MS)))]);
+    clearTimeout(grace);
     out.cut();
   });
   const settled = await child;

@@ -67,7 +67,7 @@ describe("agent backup on a real machine", { skip }, () => {
       assert.ok(report.count > 50, `writer acknowledged only ${report.count} orders`);
     }
     assert.ok(taken);
-    assert.match(taken.path, /^\/srv\/shop\/backups\/shop\.db\.\d{8}T\d{9}Z\.bak$/);
+    assert.match(taken.path, /^\/srv\/shop\/backups\/shop\.db\.\d{8}T\d{9}Z\.\d+\.bak$/);
     assert.equal(await query(taken.path, "PRAGMA integrity_check"), "ok");
     const live = await query(
       SHOP_DB,

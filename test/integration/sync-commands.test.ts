@@ -109,7 +109,10 @@ describe("rollback, restore, status, history, drift", { skip: skipUnlessRoot }, 
       run.stdout,
       new RegExp(`rolling back to ${shaA.slice(0, 12)} .* from ${shaB.slice(0, 12)}`),
     );
-    assert.match(run.stdout, /^ {2}rollback .* ok +DB restored from shop\.db\.\d{8}T\d{9}Z\.bak/m);
+    assert.match(
+      run.stdout,
+      /^ {2}rollback .* ok +DB restored from shop\.db\.\d{8}T\d{9}Z\.\d+\.bak/m,
+    );
     await assertServing(machine, shaA);
     const { schema, integrity } = await schemaAndIntegrity(machine);
     assert.equal(integrity, "ok");
@@ -146,7 +149,7 @@ describe("rollback, restore, status, history, drift", { skip: skipUnlessRoot }, 
     ) as { id: number };
     const run = await agent(machine, ["restore"]);
     assert.equal(run.code, 0, explain(run));
-    assert.match(run.stdout, /restoring shop\.db from shop\.db\.\d{8}T\d{9}Z\.bak/);
+    assert.match(run.stdout, /restoring shop\.db from shop\.db\.\d{8}T\d{9}Z\.\d+\.bak/);
     await assertServing(machine, shaA);
     assert.equal(
       (await orderIds(machine)).has(posted.id),

@@ -138,7 +138,7 @@ describe("power cut during a sync", { skip: skipUnlessRoot }, () => {
     await assertCleanBoot(machine);
     const log = await bootSyncLog();
     assert.match(log, /"plan":"back"/, log);
-    assert.match(log, /DB restored from shop\.db\.\d{8}T\d{9}Z\.bak/, log);
+    assert.match(log, /DB restored from shop\.db\.\d{8}T\d{9}Z\.\d+\.bak/, log);
     await assertServing(machine, sha);
     assert.equal((await interrupted("migrate")).outcome, "rolled-back");
     const report = await writer.stop();
