@@ -1,6 +1,7 @@
 // The schema of /etc/deploy-agent/agent.yaml: every key DESIGN.md documents, unknown keys refused.
 import { validate as isValidCron } from "node-cron";
 import * as z from "zod";
+import { branchNameProblem } from "../git/ref-name.js";
 import { parseDuration } from "./duration.js";
 
 // A config is validated once or twice per process: compiling zod's validators with new Function
@@ -45,10 +46,16 @@ const relativePath = z
     message: "expected a relative path inside the app without '..'",
   });
 
+// A unit name as systemctl takes it. The first character is a letter or digit, so the name can
+// never be read as an option ("-H.service" is `-H .service`: run on another host). Templates
+// ("shop@.service") and instances ("shop@blue.service") are names too; systemd's limit is 255.
 const unitName = (suffix: string) =>
-  z.string().regex(new RegExp(`^[A-Za-z0-9:_.\\\\@-]+\\${suffix}$`), {
-    message: `expected a systemd unit name ending in ${suffix}`,
-  });
+  z
+    .string()
+    .max(255, "expected a systemd unit name of at most 255 characters")
+    .regex(new RegExp(`^[A-Za-z0-9][A-Za-z0-9:_.\\\\@-]*\\${suffix}$`), {
+      message: `expected a systemd unit name ending in ${suffix}, starting with a letter or digit`,
+    });
 
 // A POSIX-ish user or group name; existence on the host is checked after parsing.
 const accountName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, {
@@ -63,12 +70,26 @@ const cron = z.string().refine((expr) => isValidCron(expr), {
 
 const positiveInt = z.number().int().positive();
 
+// A git branch name by git-check-ref-format's rules: it reaches git's argv and refspecs.
+const branchName = z.string().superRefine((name, ctx) => {
+  const problem = branchNameProblem(name);
+  if (problem) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a git branch name: ${JSON.stringify(name)} ${problem}`,
+    });
+  }
+});
+
 const repoSchema = z.strictObject({
-  url: z.string().min(1, "expected the git remote URL or path"),
-  branch: z
+  // git would take a URL starting with "-" as an option: "--upload-pack=..." runs a command.
+  url: z
     .string()
-    .regex(/^[A-Za-z0-9._/-]+$/, "expected a branch name")
-    .default("main"),
+    .min(1, "expected the git remote URL or path")
+    .refine((url) => !url.startsWith("-"), {
+      message: 'expected a git remote URL or path, not one starting with "-" (an option to git)',
+    }),
+  branch: branchName.default("main"),
   fetch_timeout: duration.default(60_000),
 });
 

@@ -1,8 +1,10 @@
 // The status endpoint's routes. Public: /health, /metrics, /v1/apps/APP/health. Everything
-// under /v1 else needs the bearer token; an unauthenticated caller learns nothing, not even
-// which apps exist (401 comes before 404).
+// under /v1 else needs the bearer token; an unauthenticated caller learns nothing from those,
+// not even which apps exist (401 comes before 404). The public health route does tell whether
+// an app exists: a load balancer must read an unknown app as 404, never as healthy.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLargeError, readBody, sendJson, sendText } from "./http-io.js";
+import { requestPath } from "./request-target.js";
 import { bearerToken, tokenMatches } from "./token.js";
 
 // What the routes need from the daemon; a plain object, so tests can hand in a fake.
@@ -26,7 +28,9 @@ interface Route {
   handle(api: StatusApi, res: ServerResponse, app: string | undefined): Promise<void>;
 }
 
-const APP = "([a-z][a-z0-9_-]*)";
+// Any path segment: a name that cannot be an app (uppercase, dots) is an unknown app like any
+// other, not a path that does not exist.
+const APP = "([^/]+)";
 
 const ROUTES: Route[] = [
   {
@@ -84,7 +88,8 @@ export async function handleRequest(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  const path = requestPath(req.url ?? "");
+  if (path === undefined) return sendJson(res, 400, { error: "bad request" });
   const matching = ROUTES.map((route) => ({ route, match: route.pattern.exec(path) })).filter(
     (m) => m.match,
   );

@@ -1,4 +1,6 @@
-// Thin adapter over systemctl: unit properties, start/stop, and waiting for states.
+// Thin adapter over systemctl: unit properties, start/stop, and waiting for states. Unit names
+// always follow "--": systemctl must never read one as an option ("-H.service" would make it
+// run on the host ".service" over ssh), whatever the config validation let through.
 import { run } from "./run.js";
 
 export type UnitProperties = Record<string, string>;
@@ -7,9 +9,10 @@ export type UnitProperties = Record<string, string>;
 export async function showUnit(unit: string, properties: string[]): Promise<UnitProperties> {
   const result = await run("systemctl", [
     "show",
-    unit,
     "--no-pager",
     ...properties.map((p) => `--property=${p}`),
+    "--",
+    unit,
   ]);
   const props: UnitProperties = {};
   for (const line of result.stdout.split("\n")) {
@@ -25,9 +28,10 @@ export async function unitAction(
   unit: string,
   timeoutMs = 120_000,
 ): Promise<void> {
-  await run("systemctl", [action, unit], { timeoutMs });
+  await run("systemctl", [action, "--", unit], { timeoutMs });
 }
 
+// Make systemd re-read unit files (after a drop-in is written or removed).
 export async function daemonReload(): Promise<void> {
   await run("systemctl", ["daemon-reload"]);
 }

@@ -169,6 +169,113 @@ describe("parseConfigText", () => {
   });
 });
 
+// Config values that reach systemctl's or git's argv: validated so none is read as an option.
+describe("values that reach argv", () => {
+  // The good config with the service, or a socket, set to `name`.
+  const withUnit = (key: "service" | "socket", name: string) =>
+    key === "service"
+      ? variant("service: shop.service", `service: ${JSON.stringify(name)}`)
+      : variant(
+          "service: shop.service",
+          `service: shop.service\n    socket: ${JSON.stringify(name)}`,
+        );
+  // The good config with repo fields replaced (written as JSON, which YAML reads).
+  const withRepo = (repo: Record<string, string>) =>
+    variant(
+      "repo: { url: /srv/git/shop.git, branch: main, fetch_timeout: 60s }",
+      `repo: ${JSON.stringify({ url: "/srv/git/shop.git", ...repo })}`,
+    );
+  // Parse text expected to be accepted.
+  const parse = (text: string) => parseConfigText("agent.yaml", text).apps.shop;
+
+  test("accepts template and instance units, a digit first, a socket", () => {
+    for (const name of [
+      "shop@.service",
+      "shop@blue.service",
+      "9shop.service",
+      "a:b\\x2d.service",
+    ]) {
+      assert.equal(parse(withUnit("service", name))?.service, name);
+    }
+    assert.equal(parse(withUnit("socket", "shop@blue.socket"))?.socket, "shop@blue.socket");
+  });
+
+  test("accepts remote URLs and paths", () => {
+    for (const url of ["https://git.example.com/shop.git", "git@host:shop.git", "./x-y.git"]) {
+      assert.equal(parse(withRepo({ url }))?.repo.url, url);
+    }
+  });
+
+  test("accepts branch names git accepts", () => {
+    for (const branch of ["release/2.1", "user@fix+1", "v1.0", "x.lockfile", "ünï"]) {
+      assert.equal(parse(withRepo({ branch }))?.repo.branch, branch);
+    }
+  });
+
+  const refused: [string, string, RegExp][] = [
+    ["service", "-H.service", /letter or digit/],
+    ["service", "@.service", /letter or digit/],
+    ["service", ".service", /letter or digit/],
+    ["service", `${"s".repeat(248)}.service`, /at most 255/],
+    ["socket", "--help.socket", /letter or digit/],
+  ];
+  for (const [key, name, why] of refused) {
+    test(`refuses ${key} ${JSON.stringify(name.slice(0, 20))}`, () => {
+      const problems = problemsOf(withUnit(key === "service" ? "service" : "socket", name));
+      const expected = new RegExp(`^apps\\.shop\\.${key} .*${why.source}`);
+      assert.ok(
+        problems.some((p) => expected.test(p)),
+        problems.join(" | "),
+      );
+    });
+  }
+
+  for (const url of ["--upload-pack=touch /tmp/pwned", "-", "-oProxyCommand=x"]) {
+    test(`refuses repo.url ${JSON.stringify(url)}`, () => {
+      const problems = problemsOf(withRepo({ url }));
+      assert.ok(
+        problems.some((p) => /^apps\.shop\.repo\.url .*starting with "-"/.test(p)),
+        problems.join(" | "),
+      );
+    });
+  }
+
+  const badBranches: [string, RegExp][] = [
+    ["-main", /starts with "-"/],
+    ["HEAD", /"HEAD"/],
+    ["a..b", /contains "\.\."/],
+    ["a//b", /contains "\/\/"/],
+    ["/main", /starts or ends with "\/"/],
+    ["main/", /starts or ends with "\/"/],
+    [".main", /part "\.main"/],
+    ["a/.b", /part "\.b"/],
+    ["main.lock", /part "main\.lock"/],
+    ["main.", /ends with "\."/],
+    ["main@{1}", /contains "@\{"/],
+    ["a b", /space/],
+    ["a\u0007b", /control/],
+    ["a~1", /contains "~"/],
+    ["a^", /contains "\^"/],
+    ["a:b", /contains ":"/],
+    ["a?", /contains "\?"/],
+    ["a*", /contains "\*"/],
+    ["a[0]", /contains "\["/],
+    ["a\\b", /contains "\\"/],
+  ];
+  for (const [branch, why] of badBranches) {
+    test(`refuses repo.branch ${JSON.stringify(branch)}`, () => {
+      const problems = problemsOf(withRepo({ branch }));
+      const expected = new RegExp(
+        `^apps\\.shop\\.repo\\.branch .*expected a git branch name: .* ${why.source}`,
+      );
+      assert.ok(
+        problems.some((p) => expected.test(p)),
+        problems.join(" | "),
+      );
+    });
+  }
+});
+
 test("the example config that install.sh ships is valid", async () => {
   const { readFile } = await import("node:fs/promises");
   const { fileURLToPath } = await import("node:url");

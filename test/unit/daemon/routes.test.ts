@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
 import type { StatusApi } from "../../../src/daemon/routes.js";
 import { type StatusServer, startStatusServer } from "../../../src/daemon/status-server.js";
+import { rawGet } from "./raw-http.js";
 
 const TOKEN = "0123456789abcdef0123456789abcdef";
 let syncs = 0;
@@ -44,15 +45,25 @@ describe("public routes", () => {
     assert.deepEqual(JSON.parse(res.text), { status: "ok", version: "9.9.9" });
   });
 
-  test("GET /v1/apps/APP/health: 200 when healthy, 503 when not, 404 for unknown apps", async () => {
+  test("GET /v1/apps/APP/health: 200 when healthy, 503 when not", async () => {
     healthy = true;
     assert.equal((await call("/v1/apps/shop/health")).status, 200);
     healthy = false;
     const sick = await call("/v1/apps/shop/health");
     assert.equal(sick.status, 503);
     assert.equal(JSON.parse(sick.text).status, "critical");
-    assert.equal((await call("/v1/apps/blog/health")).status, 404);
   });
+
+  // A load balancer must never read an unknown name as a healthy backend; and a name that can
+  // never be an app (uppercase, a dot, an escape) is unknown like any other, not "not found".
+  for (const name of ["blog", "Shop", "SHOP", "shop.old", "sh%6Fp", "-shop", "_"]) {
+    test(`GET /v1/apps/${name}/health: 404 {"error":"unknown app"}, even while all is healthy`, async () => {
+      healthy = true;
+      const res = await call(`/v1/apps/${name}/health`);
+      assert.equal(res.status, 404);
+      assert.equal(res.text, '{"error":"unknown app"}\n');
+    });
+  }
 
   test("GET /metrics is public, Prometheus text", async () => {
     const res = await call("/metrics");
@@ -77,7 +88,12 @@ describe("token-protected routes", () => {
     assert.equal((await call("/v1/status", { token: TOKEN })).status, 200);
     const app = await call("/v1/apps/shop", { token: TOKEN });
     assert.deepEqual(JSON.parse(app.text), { app: "shop" });
-    assert.equal((await call("/v1/apps/blog", { token: TOKEN })).status, 404);
+    for (const name of ["blog", "Shop", "shop.old"]) {
+      const unknown = await call(`/v1/apps/${name}`, { token: TOKEN });
+      assert.equal(unknown.status, 404, name);
+      assert.equal(unknown.text, '{"error":"unknown app"}\n');
+      assert.equal((await call(`/v1/apps/${name}`)).status, 401, `${name} without a token`);
+    }
   });
 
   test("POST /v1/apps/APP/sync: 401 without token, 202, then 409 while one runs", async () => {
@@ -116,5 +132,57 @@ describe("everything else", () => {
     assert.equal(wrong.status, 405);
     assert.equal(wrong.headers.get("allow"), "POST");
     assert.equal((await call("/health", { method: "DELETE" })).status, 405);
+  });
+});
+
+describe("malformed requests", () => {
+  // Targets Node passes on to the handler, where `new URL(target, base)` threw (500), or that
+  // are not an RFC 3986 origin-form path or an http(s) URL at all.
+  const malformed = [
+    "//[",
+    "/\\[",
+    "/[",
+    "/health#x",
+    '/{}|^`"<>',
+    "http://",
+    "http://[::1",
+    "http://[::1/health",
+    "HTTP://[",
+    "*",
+    "ftp://host/health",
+    "/%",
+    "/%zz",
+    "/health%2",
+    "/health?x=%",
+  ];
+  // Targets Node's parser refuses before any route sees them.
+  const unparseable = ["/a b", "/\u0001", "/\u00fc", "health", "\\\\[", "%"];
+  for (const target of [...malformed, ...unparseable]) {
+    test(`GET ${JSON.stringify(target)}: 400 {"error":"bad request"}`, async () => {
+      const res = await rawGet(server.address, target);
+      assert.equal(res.status, 400);
+      assert.equal(res.body, '{"error":"bad request"}\n');
+    });
+  }
+
+  test("a request line over 16 KiB: 431, in JSON too", async () => {
+    const res = await rawGet(server.address, `/${"a".repeat(20_000)}`);
+    assert.equal(res.status, 431);
+    assert.deepEqual(JSON.parse(res.body), { error: "request headers too large" });
+  });
+
+  test("a long path within the limit is only not found", async () => {
+    const res = await rawGet(server.address, `/${"a".repeat(15_000)}`);
+    assert.equal(res.status, 404);
+  });
+
+  test("an absolute-form target is served; '//x' is a path here, never a host", async () => {
+    assert.equal((await rawGet(server.address, "http://example.com/health")).status, 200);
+    assert.equal((await rawGet(server.address, "http://[::1]:9107/health?x")).status, 200);
+    assert.equal((await rawGet(server.address, "https://example.com/v1/status")).status, 401);
+    // `new URL` threw on "//", "///" and "//:99999" (an empty or bad host); they are paths.
+    for (const target of ["//", "///", "//:99999", "//health", "//example.com/health"]) {
+      assert.equal((await rawGet(server.address, target)).status, 404, target);
+    }
   });
 });
