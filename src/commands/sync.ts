@@ -1,6 +1,7 @@
 // `agent sync [APP|--all] [--boot] [--ref REF]`: deploy the branch head, verify, roll back on failure.
 import { loadConfig, selectApp } from "../config/load.js";
 import { describeError, ExitCode, ExitError, UsageError } from "../errors.js";
+import { assertSafeRef } from "../git/ref-name.js";
 import { logger } from "../log.js";
 import { printable } from "../output/sanitize.js";
 import { catchingSignals, sayOnStderr } from "../sync/interruption.js";
@@ -23,6 +24,8 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   if (options.all && options.app) throw new UsageError("name one app or use --all, not both");
   if (options.all && options.ref)
     throw new UsageError("--ref names a commit of one app: name the app");
+  // --ref reaches git as a name to resolve and fetch: never as an option ("--upload-pack=...").
+  if (options.ref !== undefined) assertSafeRef(options.ref);
   const apps = options.all ? loaded.apps : [selectApp(loaded, options.app)];
   const printer = streamPrinter();
   const codes: number[] = [];

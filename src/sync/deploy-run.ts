@@ -81,7 +81,7 @@ export async function runStep<T>(
 export function stepFailure(run: DeployRun, step: StepName, error: unknown): StepError {
   if (error instanceof StepError) return error;
   if (error instanceof InterruptedError) {
-    return new StepError(step, `${run.app.name} at ${shortSha(run.sha)}: ${error.message}`, 1, {
+    return new StepError(step, `${error.message} (deploying ${shortSha(run.sha)})`, 1, {
       cause: error,
     });
   }

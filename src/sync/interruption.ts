@@ -61,11 +61,12 @@ export class InterruptedError extends Error {
   }
 }
 
-// Steps that run to the end once interrupted: putting the app back (rollback), and bringing up a
-// release whose start has begun (start, verify): stopping it again would be the longer outage.
-const FINISHING = new Set(["start", "verify", "rollback"]);
+// Steps that run once interrupted: putting the app back. Once the new release's start has begun
+// (`started`), it is verified rather than stopped again: that is the shorter way to a release
+// that serves.
+const FINISHING = new Set(["rollback"]);
 
-// Throw InterruptedError if a signal came and `step` is not one that finishes the run anyway.
+// Throw InterruptedError if a signal came and the run is not already finishing.
 export function stopIfInterrupted(
   interruption: Interruption,
   step: string,

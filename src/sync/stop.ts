@@ -21,7 +21,7 @@ export async function stopService(app: AppConfig): Promise<number> {
   await unitAction("stop", app.service);
   if (await drained(cgroup, DRAIN_MS)) return before;
   // KillMode=process or a worker ignoring SIGTERM past the unit's timeout: finish the job.
-  await run("systemctl", ["kill", "--signal=SIGKILL", app.service], { reject: false });
+  await run("systemctl", ["kill", "--signal=SIGKILL", "--", app.service], { reject: false });
   if (await drained(cgroup, 10_000)) return before;
   const left = await appPids(cgroup);
   throw new Error(`${app.service} stopped but processes remain in its cgroup: ${left.join(" ")}`);

@@ -41,7 +41,7 @@ const CONFIG: ShopConfigOverrides = {
     repo: { fetch_timeout: "20s" },
     hooks: {
       install: "true",
-      migrate: `DB_PATH=${SHOP_DB} /usr/bin/python3 migrate.py && if [ -e /tmp/slow-migrate ]; then sleep 3; fi`,
+      migrate: `DB_PATH=${SHOP_DB} /usr/bin/python3 migrate.py && if [ -e /tmp/slow-migrate ]; then sleep 4; fi`,
       timeout: "60s",
     },
   },
@@ -159,7 +159,7 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
     await sh(
       machine,
       `git clone -q /srv/git/shop.git ${work} && cd ${work} && ln -s ${UNIT_CANARY} REVISION &&
-       git add REVISION && git -c user.name=t -c user.email=t@t.invalid commit -qm "REVISION link" &&
+       git add -f REVISION && git -c user.name=t -c user.email=t@t.invalid commit -qm "REVISION link" &&
        git push -q origin HEAD:main && rm -rf ${work}`,
     );
     const sha = await sh(machine, "git --git-dir=/srv/git/shop.git rev-parse main");
@@ -266,7 +266,7 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
     const took = performance.now() - started;
     assert.ok(took < 30_000, `deploy took ${Math.round(took)} ms`);
     assert.equal(
-      (await machine.exec(["pgrep", "-f", "sleep 607"])).exitCode,
+      (await machine.exec(["pgrep", "-f", "[s]leep 607"])).exitCode,
       1,
       "sleep 607 still runs",
     );
@@ -289,7 +289,7 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
     assert.match(run.stdout, /install hook timed out after 3s/);
     assert.ok(hung < 20_000, `a 3 s hook timeout took ${Math.round(hung)} ms`);
     assert.equal(
-      (await machine.exec(["pgrep", "-f", "sleep 60[89]"])).exitCode,
+      (await machine.exec(["pgrep", "-f", "[s]leep 60[89]"])).exitCode,
       1,
       "a hook process survived",
     );
@@ -299,20 +299,19 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
     await deployNew("hooks are quick again");
   });
 
-  // Start `agent sync`, send `signal` to it once the deployment reached `step`, and wait for it.
-  async function interruptAt(step: string, signal: "SIGINT" | "SIGHUP") {
+  // Start `agent sync` and, from inside the machine (a round trip from here takes too long to
+  // hit a step of a few seconds), send `signal` to it the moment its deployment reaches `step`.
+  async function signalAt(step: string, signal: string) {
     const sync = agent(machine, ["sync"]);
-    await machine.waitFor(
-      async () =>
-        (await sh(
-          machine,
-          `sqlite3 /var/lib/deploy-agent/state.db "SELECT step FROM deployments WHERE outcome = 'running'"`,
-        )) === step,
-      30_000,
-      { what: `the sync to reach ${step}`, intervalMs: 50 },
+    const sent = await sh(
+      machine,
+      `step() { sqlite3 -cmd '.timeout 2000' /var/lib/deploy-agent/state.db "SELECT step FROM deployments WHERE outcome = 'running'"; }
+       for i in $(seq 600); do [ "$(step)" = ${step} ] && break; sleep 0.05; done
+       pkill --signal ${signal} -f '[d]ist/agent/agent.js sync' && step`,
     );
-    await sh(machine, `pkill --signal ${signal} -f '[d]ist/agent/agent.js sync'`);
-    return sync;
+    const run = await sync;
+    assert.equal(sent, step, `the signal reached the sync at ${sent}, not at ${step}`);
+    return run;
   }
 
   for (const signal of ["SIGINT", "SIGHUP"] as const) {
@@ -321,7 +320,7 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
       await sh(
         machine,
         `mkdir -p /etc/systemd/system/shop.service.d
-         printf '[Service]\\nExecStopPost=/bin/sleep 2\\nExecStartPre=/bin/sleep 2\\n' > /etc/systemd/system/shop.service.d/slow.conf
+         printf '[Service]\\nExecStopPost=/bin/sleep 4\\nExecStartPre=/bin/sleep 4\\n' > /etc/systemd/system/shop.service.d/slow.conf
          systemctl daemon-reload; touch /tmp/slow-migrate`,
       );
       try {
@@ -334,7 +333,7 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
             message: `${signal} at ${step}`,
             files: { "CHANGES.txt": `${signal} ${step}\n` },
           });
-          const run = await interruptAt(step, signal);
+          const run = await signalAt(step, signal);
           if (rolledBack) {
             assert.equal(run.code, 1, explain(run));
             assert.match(run.stdout, new RegExp(`interrupted by ${signal}`));
@@ -372,18 +371,7 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
         message: "killed",
         files: { "CHANGES.txt": "killed\n" },
       });
-      const sync = agent(machine, ["sync"]);
-      await machine.waitFor(
-        async () =>
-          (await sh(
-            machine,
-            `sqlite3 /var/lib/deploy-agent/state.db "SELECT step FROM deployments WHERE outcome = 'running'"`,
-          )) === "migrate",
-        30_000,
-        { what: "the sync to reach migrate", intervalMs: 50 },
-      );
-      await sh(machine, "pkill -KILL -f '[d]ist/agent/agent.js sync'");
-      await sync;
+      await signalAt("migrate", "KILL");
       // Within the watch period plus a rollback, without anyone running agent.
       await machine.waitFor(
         async () => (await deploymentRows(machine)).every((r) => r.outcome !== "running"),
