@@ -5,7 +5,12 @@ import type { AppConfig } from "../config/schema.js";
 import { lstatPath } from "../fs/entry.js";
 import { withPinnedDir } from "../fs/pinned-dir.js";
 import { printable } from "../output/sanitize.js";
-import { type AppLayout, RELEASE_NAME, readRevision } from "../release/layout.js";
+import {
+  type AppLayout,
+  RELEASE_NAME,
+  readRevisionFile,
+  readRevisionRecord,
+} from "../release/layout.js";
 import type { Check, CheckOutcome } from "./types.js";
 
 export const releaseCheck: Check = {
@@ -41,7 +46,9 @@ export async function inspectRelease(app: AppConfig, layout: AppLayout): Promise
   }
   let revision: string;
   try {
-    revision = await readRevision(layout, name);
+    // The release's own REVISION, which the app serves its version from, must be there and say
+    // what the agent recorded when it built the release.
+    revision = await readRevisionFile(layout, name);
   } catch (error) {
     details.revision = null;
     const why =
@@ -51,6 +58,14 @@ export async function inspectRelease(app: AppConfig, layout: AppLayout): Promise
     return critical(`release ${name} ${why}: it is incomplete`, details);
   }
   details.revision = revision;
+  const recorded = await readRevisionRecord(layout, name).catch(() => undefined);
+  if (recorded && recorded !== revision) {
+    details.recorded = recorded;
+    return critical(
+      `release ${name} has REVISION ${revision.slice(0, 12)}, but ${recorded.slice(0, 12)} was deployed there`,
+      details,
+    );
+  }
   const broken = [];
   for (const linked of app.linked) {
     if (!(await linkInPlace(layout, name, linked.replace(/\/+$/, "")))) broken.push(linked);

@@ -112,11 +112,32 @@ async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
         message: "must not live inside releases/: it would be lost with the release",
       });
     }
+    // The agent's own directories must stay root's: a DB beside them, or a permissions entry on
+    // them, would have `--fix` hand one to the app user (repo/config is how root runs code).
+    const own = ["repo", "backups", ".staging"].map((d) => path.join(app.dir, d));
+    if (app.database) {
+      const dbDir = path.dirname(app.database.path);
+      if (dbDir === app.dir || own.some((d) => d === dbDir || isInside(d, dbDir))) {
+        problems.push({
+          path: `${at}.database.path`,
+          message: `must not be in ${dbDir}: its directory is given to the app user, and that one is the agent's (use ${path.join(app.dir, "shared")}/)`,
+        });
+      }
+    }
     app.permissions.forEach((entry, i) => {
       if (!isInside(app.dir, entry.path)) {
         problems.push({
           path: `${at}.permissions.${i}.path`,
           message: `must be inside the app directory ${app.dir}`,
+        });
+      } else if (
+        [...own, path.join(app.dir, "releases")].includes(entry.path) ||
+        own.some((d) => isInside(d, entry.path))
+      ) {
+        problems.push({
+          path: `${at}.permissions.${i}.path`,
+          message:
+            "must not be one of the agent's own directories (repo/, releases/, backups/, .staging/) or inside repo/, backups/ or .staging/",
         });
       }
     });

@@ -47,6 +47,9 @@ export async function startStatusServer(
     });
   });
   server.maxHeadersCount = 50;
+  // A handful of monitoring systems and people ask this endpoint; more open connections than
+  // this are someone holding sockets open, and are refused rather than kept.
+  server.maxConnections = 64;
   server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

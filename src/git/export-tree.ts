@@ -30,5 +30,7 @@ export async function exportTree(
       GIT_TERMINAL_PROMPT: "0",
     },
     timeoutMs: EXPORT_TIMEOUT_MS,
+    // The app user can SIGSTOP its own processes: a frozen unpack must not hold the build.
+    stoppedLimitMs: 10_000,
   });
 }

@@ -1,6 +1,7 @@
 // The directories of an app that must be root's alone: the app directory itself, repo/,
 // releases/, backups/ and .staging/. If the app user could write one of them it could swap
 // `current`, plant git config that root runs on the next fetch, or read every backup.
+import { lstat } from "node:fs/promises";
 import path from "node:path";
 import { openEntry } from "../fs/entry.js";
 import { isTrusted, pinDir, UnsafePathError } from "../fs/pinned-dir.js";
@@ -26,6 +27,7 @@ export async function agentDirProblems(layout: AppLayout): Promise<DirProblem[]>
     return [{ path: layout.dir, uid: -1, mode: 0, message: (error as Error).message }];
   }
   try {
+    problems.push(...(await ancestorProblems(top.path)));
     const own = await top.stat();
     if (!isTrusted(own)) problems.push(problem(layout.dir, own.uid, own.mode));
     for (const sub of [layout.repo, layout.releases, layout.backups, layout.staging]) {
@@ -101,7 +103,27 @@ export async function repairAgentDirs(layout: AppLayout): Promise<string[]> {
   return changes;
 }
 
-function problem(where: string, uid: number, mode: number): DirProblem {
+// Directories above the app directory: whoever may rename entries in one of them could put a
+// directory of its own where the app directory was. Root's alone, or root's with the sticky bit
+// (others may create there but not rename what is root's), is safe.
+async function ancestorProblems(canonical: string): Promise<DirProblem[]> {
+  const problems: DirProblem[] = [];
+  for (let dir = path.dirname(canonical); ; dir = path.dirname(dir)) {
+    const stats = await lstat(dir);
+    const sticky = (stats.mode & 0o1000) !== 0;
+    if (!isTrusted(stats) && !(stats.uid === 0 && sticky)) {
+      problems.push(problem(dir, stats.uid, stats.mode, "the app directory's parents"));
+    }
+    if (dir === "/") return problems;
+  }
+}
+
+function problem(
+  where: string,
+  uid: number,
+  mode: number,
+  what = "the agent's directories",
+): DirProblem {
   const perms = (mode & 0o7777).toString(8).padStart(3, "0");
   const who =
     uid === 0
@@ -111,6 +133,6 @@ function problem(where: string, uid: number, mode: number): DirProblem {
     path: where,
     uid,
     mode,
-    message: `${where} is ${who}: only root may write the agent's directories`,
+    message: `${where} is ${who}: only root may write ${what}`,
   };
 }

@@ -1,10 +1,11 @@
 // Where things live inside an app directory (DESIGN.md "Layout of a managed app"), and how the
 // live release is read from it without trusting what the app user can write.
-import { readlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, readlink, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { readSmallFile } from "../fs/bounded-read.js";
-import { pinChild, withPinnedDir } from "../fs/pinned-dir.js";
+import { type PinnedDir, pinChild, withPinnedDir } from "../fs/pinned-dir.js";
 
 export interface AppLayout {
   dir: string;
@@ -57,11 +58,57 @@ export class RevisionError extends Error {
   override name = "RevisionError";
 }
 
+// The agent's own record of a release's commit: releases/<name>.revision, written by root when it
+// built the release, in root's releases/ directory, so the app user can neither delete nor
+// change it (the release's own REVISION is the app user's: it could make the agent believe the
+// branch head is live, or that no release is).
+export const REVISION_SUFFIX = ".revision";
+
+// The commit of a release: the agent's record, or, for a release built before records existed
+// (or by hand), its REVISION file.
+export async function readRevision(layout: AppLayout, name: string): Promise<string> {
+  return (await readRevisionRecord(layout, name)) ?? readRevisionFile(layout, name);
+}
+
+// The agent's record of a release's commit; undefined when there is none.
+export async function readRevisionRecord(
+  layout: AppLayout,
+  name: string,
+): Promise<string | undefined> {
+  if (!RELEASE_NAME.test(name)) throw new RevisionError(`${name} is not a release name`);
+  try {
+    const text = await withPinnedDir(layout.releases, (releases) =>
+      readSmallFile(releases, `${name}${REVISION_SUFFIX}`, REVISION_MAX_BYTES),
+    );
+    return REVISION.test(text.trim()) ? text.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Write the record (see REVISION_SUFFIX) into root's releases/ directory, flushed.
+export async function writeRevisionRecord(
+  releases: PinnedDir,
+  name: string,
+  sha: string,
+): Promise<void> {
+  const file = `${name}${REVISION_SUFFIX}`;
+  await unlink(releases.at(file)).catch(() => undefined);
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const handle = await open(releases.at(file), flags, 0o644);
+  try {
+    await handle.writeFile(`${sha}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 // The commit id in releases/<name>/REVISION. The release belongs to the app user, who may have
 // made REVISION a symlink (to the token, to /etc/shadow), a FIFO, or a huge file: it is opened
 // without following links or blocking, a few hundred bytes at most are read, and only a hex
 // commit id is accepted.
-export async function readRevision(layout: AppLayout, name: string): Promise<string> {
+export async function readRevisionFile(layout: AppLayout, name: string): Promise<string> {
   if (!RELEASE_NAME.test(name)) throw new RevisionError(`${name} is not a release name`);
   return withPinnedDir(layout.releases, async (releases) => {
     const release = await pinChild(releases, name);

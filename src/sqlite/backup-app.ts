@@ -5,7 +5,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { StepError } from "../errors.js";
-import { openEntry } from "../fs/entry.js";
+import { lstatPath, openEntry } from "../fs/entry.js";
 import { applyOwnership } from "../fs/ownership.js";
 import { isTrusted, type PinnedDir, UnsafePathError, withPinnedDir } from "../fs/pinned-dir.js";
 import { appLayout } from "../release/layout.js";
@@ -71,6 +71,7 @@ async function copyIntoBackups(
   await ensureBackupsDir(layout.dir, layout.backups);
   const staging = await openStaging(layout, owner);
   try {
+    const sourceBytes = (await lstatPath(db.path).catch(() => undefined))?.size ?? 0;
     const copy = await copyDatabaseAs(
       {
         source: db.path,
@@ -79,6 +80,7 @@ async function copyIntoBackups(
         busyTimeoutMs: BUSY_TIMEOUT_MS,
       },
       owner,
+      sourceBytes,
     );
     await withPinnedDir(layout.backups, (backups) =>
       staging.adopt("copy.db", backups, name, 0o600),

@@ -10,12 +10,20 @@ export interface Credentials {
   gid: number;
 }
 
-// Even a multi-GB copy and its quick_check finish well within this on any disk we would run on.
-const COPY_TIMEOUT_MS = 60 * 60_000;
+// A copy and its quick_check are given two minutes, plus a second for every 10 MB of the
+// source: a slow disk is waited for, a stuck copy (during a deploy the app is stopped for it) is
+// not waited for an hour.
+const BASE_TIMEOUT_MS = 2 * 60_000;
+const BYTES_PER_SECOND = 10 * 1024 * 1024;
 
 // Run one copy in a child process: as `as` (the app user) or, when omitted, as root. The child's
 // environment is clean: nothing of root's (NODE_OPTIONS, HOME) reaches a process of the app user.
-export async function copyDatabaseAs(spec: CopySpec, as?: Credentials): Promise<CopyResult> {
+// Only an exit 0 with an "ok" answer counts: the app user can write to its own process's stdout.
+export async function copyDatabaseAs(
+  spec: CopySpec,
+  as?: Credentials,
+  sourceBytes = 0,
+): Promise<CopyResult> {
   const result = await run(process.execPath, [agentProgram(), "__sqlite-copy"], {
     input: JSON.stringify(spec),
     uid: as?.uid,
@@ -23,7 +31,9 @@ export async function copyDatabaseAs(spec: CopySpec, as?: Credentials): Promise<
     cwd: "/",
     cleanEnv: true,
     env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
-    timeoutMs: COPY_TIMEOUT_MS,
+    timeoutMs: BASE_TIMEOUT_MS + Math.ceil(sourceBytes / BYTES_PER_SECOND) * 1000,
+    // The app user can SIGSTOP its own processes: a frozen copy must not hold a stopped app.
+    stoppedLimitMs: 10_000,
     maxBuffer: 64 * 1024,
     reject: false,
   });
@@ -34,7 +44,7 @@ export async function copyDatabaseAs(spec: CopySpec, as?: Credentials): Promise<
   } catch {
     answer = undefined;
   }
-  if (answer?.ok) {
+  if (answer?.ok && result.exitCode === 0 && !result.timedOut) {
     const { ok: _ok, ...copy } = answer;
     return copy;
   }

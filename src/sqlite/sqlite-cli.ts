@@ -56,6 +56,8 @@ export async function inspectSqliteFile(
       cleanEnv: true,
       env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
       timeoutMs: options.timeoutMs ?? 10 * 60_000,
+      // The app user can SIGSTOP a process of its own: a frozen shell must not hold a check.
+      stoppedLimitMs: 10_000,
       maxBuffer: 1024 * 1024,
     }));
   } catch (error) {

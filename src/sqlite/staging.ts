@@ -4,20 +4,24 @@
 // (a symlink, a FIFO, a second name for another file) can steer what root does next.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { mkdir, rename } from "node:fs/promises";
+import { mkdir, rename, unlink } from "node:fs/promises";
 import path from "node:path";
+import { copyIntoNewFile } from "../fs/copy-file.js";
 import { openEntry } from "../fs/entry.js";
-import { applyOwnership } from "../fs/ownership.js";
 import { isTrusted, type PinnedDir, pinChild, pinDir, UnsafePathError } from "../fs/pinned-dir.js";
 import { removeTree } from "../fs/remove-tree.js";
+import { logger } from "../log.js";
 import type { AppLayout } from "../release/layout.js";
 import type { Credentials } from "./copy.js";
+import { inspectSqliteFile } from "./sqlite-cli.js";
 
 export interface Staging {
   // Path of a file in the staging directory, for the worker (which opens it by name).
   pathOf(name: string): string;
-  // Take the directory back, check `name` is a plain file, make it root's with `mode`, flush it
-  // and rename it to `finalName` in `into`. Returns its size.
+  // Take the directory back, check `name` is a plain file, copy it into a new file of root's in
+  // `into` with `mode`, check that copy with quick_check, and name it `finalName`. Returns its
+  // size. A copy, not a rename: the app user may still hold a descriptor on the staged file (its
+  // worker's are visible to it in /proc), and must not be able to write a backup of root's.
   adopt(name: string, into: PinnedDir, finalName: string, mode: number): Promise<number>;
   // The staged file, opened by root after taking the directory back (for restore's move).
   take(name: string): Promise<{ dir: PinnedDir; name: string }>;
@@ -73,12 +77,21 @@ export async function openStaging(layout: AppLayout, owner?: Credentials): Promi
     async adopt(file, into, finalName, mode) {
       await reclaim();
       const entry = await openEntry(own, file, "file", constants.O_RDONLY);
+      const temp = `.tmp-${finalName}-${process.pid}`;
       try {
-        await applyOwnership(entry, { uid: 0, gid: 0, mode });
-        await entry.handle.sync();
-        await rename(own.at(file), into.at(finalName));
+        const bytes = await copyIntoNewFile(entry.handle, into, temp, { uid: 0, gid: 0, mode });
+        const facts = await inspectSqliteFile(path.join(into.path, temp), {
+          timeoutMs: 10 * 60_000,
+        });
+        const bad = facts.quickCheck.filter((line) => line !== "ok");
+        if (bad.length > 0)
+          throw new Error(`quick_check of the copy failed: ${bad.slice(0, 3).join("; ")}`);
+        await rename(into.at(temp), into.at(finalName));
         await into.handle.sync();
-        return entry.stats.size;
+        return bytes;
+      } catch (error) {
+        await unlink(into.at(temp)).catch(() => undefined);
+        throw error;
       } finally {
         await entry.handle.close();
       }
@@ -89,9 +102,16 @@ export async function openStaging(layout: AppLayout, owner?: Credentials): Promi
       await entry.handle.close();
       return { dir: own, name: file };
     },
+    // Best effort: the app user may still be creating files in a directory it kept a descriptor
+    // on; what is left is swept as debris by a later run, and never fails this one.
     async remove() {
       try {
-        await removeTree(parent, name);
+        await removeTree(parent, name).catch((error: unknown) =>
+          logger.warn(
+            { staging: path.join(parent.path, name), err: error },
+            "staging directory not removed; a later run sweeps it",
+          ),
+        );
       } finally {
         await own.close();
         await parent.close();

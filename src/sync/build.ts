@@ -8,7 +8,12 @@ import path from "node:path";
 import { type PinnedDir, pinChild, UnsafePathError, withPinnedDir } from "../fs/pinned-dir.js";
 import { removeTree } from "../fs/remove-tree.js";
 import { exportTree } from "../git/export-tree.js";
-import { type AppLayout, releaseName } from "../release/layout.js";
+import {
+  type AppLayout,
+  REVISION_SUFFIX,
+  releaseName,
+  writeRevisionRecord,
+} from "../release/layout.js";
 import { updateDeployment } from "../state/deployments.js";
 import { type RunAs, runAs } from "../system/accounts.js";
 import { run } from "../system/run.js";
@@ -39,6 +44,7 @@ export async function buildRelease(run: DeployRun, note: (text: string) => void)
       await dir.handle.chown(owner.uid, owner.gid);
       await exportTree(layout.repo, run.sha, dir.path, owner);
       await writeRevision(dir, run.sha);
+      await writeRevisionRecord(releases, name, run.sha);
       for (const rel of app.linked) await linkShared(dir, rel, layout, owner);
       if (app.hooks.install) {
         await runHook({
@@ -58,6 +64,7 @@ export async function buildRelease(run: DeployRun, note: (text: string) => void)
       await releases.handle.sync();
     } catch (error) {
       await removeTree(releases, temp).catch(() => undefined);
+      await unlink(releases.at(`${name}${REVISION_SUFFIX}`)).catch(() => undefined);
       throw error;
     } finally {
       await dir.close();

@@ -1,11 +1,12 @@
 // The app's SQLite files on disk: the DB and its -wal/-shm companions. They live in a directory
 // the app user can write, so root acts on them only through a pinned directory and descriptors.
-import { unlink } from "node:fs/promises";
+import { lstat, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { lstatPath, openEntry } from "../fs/entry.js";
 import { applyOwnership } from "../fs/ownership.js";
 import { UnsafePathError, withPinnedDir } from "../fs/pinned-dir.js";
+import { removeTree } from "../fs/remove-tree.js";
 import { logger } from "../log.js";
 import { runAs } from "../system/accounts.js";
 
@@ -22,8 +23,9 @@ export async function fileExists(file: string): Promise<boolean> {
 // Give the DB files to the app user with database.mode: a migration run as another user, or a
 // restore written by root, must not leave a DB the app cannot write. Never through a symlink: a
 // companion that is not a plain file (a symlink to a unit file, planted by the app user) is not
-// touched; a `-shm` like that is removed (SQLite rebuilds it), anything else is reported. Never
-// throws for such a file: the app must still be started. Returns what was refused.
+// touched; a `-shm` like that is removed (SQLite rebuilds it). Never throws for a file the app
+// user can spoil (a link, a directory, a lease it holds): the app must still be started, and
+// `agent check` reports what was left. Returns what was refused.
 export async function fixDatabaseOwnership(app: AppConfig): Promise<string[]> {
   const db = app.database;
   if (!db) return [];
@@ -41,16 +43,16 @@ export async function fixDatabaseOwnership(app: AppConfig): Promise<string[]> {
         }
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
-        if (!(error instanceof UnsafePathError)) throw error;
-        if (file.endsWith("-shm")) {
+        if (file.endsWith("-shm") && error instanceof UnsafePathError) {
           // The wal-index holds nothing that is not in the DB and WAL: with the app stopped it can
           // go, and with it whatever the name pointed at stays untouched.
           await unlink(dir.at(name)).catch(() => undefined);
           logger.warn({ app: app.name, file, reason: error.message }, "removed an unsafe -shm");
           continue;
         }
-        refused.push(error.message);
-        logger.error({ app: app.name, file, reason: error.message }, "DB file ownership not fixed");
+        const reason = (error as Error).message;
+        refused.push(reason);
+        logger.error({ app: app.name, file, reason }, "DB file ownership not fixed");
       }
     }
   });
@@ -58,16 +60,34 @@ export async function fixDatabaseOwnership(app: AppConfig): Promise<string[]> {
 }
 
 // Remove -wal and -shm. Only ever with the app stopped and just before a restored file is
-// renamed in: a stale WAL left beside a different DB file would be replayed into it. unlink(2)
-// removes the name itself, never what a symlink there points at.
+// renamed in: a stale WAL left beside a different DB file would be replayed into it.
 export async function dropWalFiles(dbPath: string): Promise<void> {
-  await withPinnedDir(path.dirname(dbPath), async (dir) => {
-    for (const suffix of ["-wal", "-shm"]) {
-      await unlink(dir.at(`${path.basename(dbPath)}${suffix}`)).catch(
-        (error: NodeJS.ErrnoException) => {
-          if (error.code !== "ENOENT") throw error;
-        },
-      );
+  const base = path.basename(dbPath);
+  await removeNames(path.dirname(dbPath), [`${base}-wal`, `${base}-shm`]);
+}
+
+// Remove the DB and its companions (a first deploy's DB, once a copy of it is kept).
+export async function removeDatabaseFiles(dbPath: string): Promise<void> {
+  await removeNames(
+    path.dirname(dbPath),
+    databaseFiles(dbPath).map((f) => path.basename(f)),
+  );
+}
+
+// Remove whatever is at these names of a directory the app user can write: a file or a link by
+// unlink(2) (the name itself, never what a link points at), a directory by removeTree.
+async function removeNames(dirPath: string, names: string[]): Promise<void> {
+  await withPinnedDir(dirPath, async (dir) => {
+    for (const name of names) {
+      const found = await lstat(dir.at(name)).catch(() => undefined);
+      if (!found) continue;
+      if (found.isDirectory()) {
+        await removeTree(dir, name);
+        continue;
+      }
+      await unlink(dir.at(name)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+      });
     }
   });
 }

@@ -1,6 +1,6 @@
 // Sweep up what an interrupted run leaves beside the live release. Runs under the app's lock
 // after recovery, when no deployment of the app is in progress, so all of it is debris.
-import { lstat, readdir, unlink } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { withPinnedDir } from "../fs/pinned-dir.js";
@@ -8,7 +8,7 @@ import { removeTree } from "../fs/remove-tree.js";
 import type { Logger } from "../log.js";
 import type { AppLayout } from "../release/layout.js";
 import { holdPlaced, liftHold } from "./hold.js";
-import { removeBuildDebris } from "./releases.js";
+import { removeBuildDebris, removeOrphanRevisions } from "./releases.js";
 import { RESTORE_TEMP_PREFIX } from "./restore-db.js";
 import { removeCurrentTemps } from "./switch.js";
 
@@ -20,18 +20,31 @@ export async function sweepDebris(
   layout: AppLayout,
   log: Logger,
 ): Promise<string[]> {
-  const removed = [
-    ...(await removeBuildDebris(layout)).map((n) => path.join(layout.releases, n)),
-    ...(await removeCurrentTemps(layout)).map((n) => path.join(layout.dir, n)),
-    ...(await removeTrees(layout.dir, (n) => n.startsWith("repo.tmp-"))),
-    ...(await removeTrees(layout.staging, () => true)),
-    ...(await removeTrees(layout.backups, (n) => n.startsWith(".tmp-"))),
-  ];
-  if (app.database) {
-    removed.push(
-      ...(await removeFiles(path.dirname(app.database.path), (n) =>
-        n.startsWith(RESTORE_TEMP_PREFIX),
-      )),
+  // Each sweep is best effort: the app user can keep filling a directory it kept a descriptor
+  // on (a staging or release directory), and a sweep that fails now is tried by the next run;
+  // it must never stop this one from putting the app in order or deploying.
+  const removed: string[] = [];
+  const sweep = async (what: string, fn: () => Promise<string[]>) => {
+    try {
+      removed.push(...(await fn()));
+    } catch (error) {
+      log.warn({ debris: what, err: error }, "debris not removed; the next run tries again");
+    }
+  };
+  await sweep("half-built releases", async () =>
+    (await removeBuildDebris(layout)).map((n) => path.join(layout.releases, n)),
+  );
+  await sweep("current links", async () =>
+    (await removeCurrentTemps(layout)).map((n) => path.join(layout.dir, n)),
+  );
+  await sweep("repo init", () => removeTrees(layout.dir, (n) => n.startsWith("repo.tmp-")));
+  await sweep("staging", () => removeTrees(layout.staging, () => true));
+  await sweep("backup temps", () => removeTrees(layout.backups, (n) => n.startsWith(".tmp-")));
+  await sweep("release revisions", () => removeOrphanRevisions(layout));
+  const db = app.database;
+  if (db) {
+    await sweep("restore temps", () =>
+      removeTrees(path.dirname(db.path), (n) => n.startsWith(RESTORE_TEMP_PREFIX)),
     );
   }
   if (await holdPlaced(app)) {
@@ -43,7 +56,7 @@ export async function sweepDebris(
   return removed;
 }
 
-// Remove matching entries of one of root's own directories, whatever they are.
+// Remove matching entries of a directory, whatever they are (removeTree never follows a link).
 async function removeTrees(dir: string, match: (name: string) => boolean): Promise<string[]> {
   const names = (await readdir(dir).catch(() => [] as string[])).filter(match);
   if (names.length === 0) return [];
@@ -51,21 +64,4 @@ async function removeTrees(dir: string, match: (name: string) => boolean): Promi
     for (const name of names) await removeTree(pinned, name);
   });
   return names.map((n) => path.join(dir, n));
-}
-
-// Remove matching files (or links) of a directory the app user can write; a directory of that
-// name is not ours to remove and stays.
-async function removeFiles(dir: string, match: (name: string) => boolean): Promise<string[]> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter(match);
-  if (names.length === 0) return [];
-  const removed: string[] = [];
-  await withPinnedDir(dir, async (pinned) => {
-    for (const name of names) {
-      const found = await lstat(pinned.at(name)).catch(() => undefined);
-      if (!found || found.isDirectory()) continue;
-      await unlink(pinned.at(name));
-      removed.push(path.join(dir, name));
-    }
-  });
-  return removed;
 }

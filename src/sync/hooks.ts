@@ -29,9 +29,10 @@ export class HookError extends Error {
   override name = "HookError";
 }
 
-// The prefix of every scope a hook of this app runs in.
+// The prefix of every scope a hook of this app runs in. The dot cannot occur in an app name, so
+// app "shop" never matches the scopes of an app "shop-hook-x".
 export function hookScopePrefix(app: string): string {
-  return `deploy-agent-${app}-hook-`;
+  return `deploy-agent-hook-${app}.`;
 }
 
 // End whatever a hook of this app left running: called by a run that holds the app's lock, so
@@ -67,7 +68,7 @@ export async function runHook(inv: HookInvocation): Promise<void> {
     timeoutMs: app.hooks.timeout,
     reject: false,
     maxBuffer: KEPT_OUTPUT,
-    scope: `${hookScopePrefix(app.name)}${inv.hook}-${randomBytes(4).toString("hex")}`,
+    scope: `${hookScopePrefix(app.name)}${inv.hook}.${randomBytes(4).toString("hex")}`,
     onLine: (line, stream) => {
       if (line.trim() !== "") inv.log.info({ step: inv.hook, hook: inv.hook, stream }, line);
     },

@@ -1,9 +1,10 @@
 // Put a backup back in place of the app's DB, with the app stopped.
-import { constants } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { rename } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { readSmallPath } from "../fs/bounded-read.js";
+import { copyIntoNewFile } from "../fs/copy-file.js";
 import { openEntry } from "../fs/entry.js";
 import { applyOwnership, type Ownership } from "../fs/ownership.js";
 import { type PinnedDir, withPinnedDir } from "../fs/pinned-dir.js";
@@ -71,40 +72,15 @@ async function placeFile(
       await dropWalFiles(path.join(to.path, name));
       await rename(from.at(fromName), to.at(name));
     } else {
-      const temp = `${RESTORE_TEMP_PREFIX}${name}-${process.pid}`;
-      await copyTo(source.handle, to, temp, ownership);
+      // A random name: the directory is the app user's, and a name it could guess it could block.
+      const temp = `${RESTORE_TEMP_PREFIX}${name}-${randomBytes(6).toString("hex")}`;
+      await copyIntoNewFile(source.handle, to, temp, ownership);
       await dropWalFiles(path.join(to.path, name));
       await rename(to.at(temp), to.at(name));
     }
     await to.handle.sync();
   } finally {
     await source.handle.close();
-  }
-}
-
-// Copy an open file into a new file `name` of `dir`, created exclusively and never through a link.
-async function copyTo(
-  source: Awaited<ReturnType<typeof open>>,
-  dir: PinnedDir,
-  name: string,
-  ownership: Ownership,
-): Promise<void> {
-  await unlink(dir.at(name)).catch(() => undefined);
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  const target = await open(dir.at(name), flags, 0o600);
-  try {
-    const buffer = Buffer.alloc(1024 * 1024);
-    for (let at = 0; ; ) {
-      const { bytesRead } = await source.read(buffer, 0, buffer.length, at);
-      if (bytesRead === 0) break;
-      await target.write(buffer, 0, bytesRead);
-      at += bytesRead;
-    }
-    await target.chown(ownership.uid, ownership.gid);
-    if (ownership.mode !== undefined) await target.chmod(ownership.mode);
-    await target.sync();
-  } finally {
-    await target.close();
   }
 }
 

@@ -6,7 +6,7 @@ import type { AppLayout } from "../release/layout.js";
 import { keepDatabaseCopy } from "../sqlite/backup-app.js";
 import { updateDeployment } from "../state/deployments.js";
 import type { StateDb } from "../state/state-db.js";
-import { databaseFiles, fileExists } from "./db-files.js";
+import { fileExists, removeDatabaseFiles } from "./db-files.js";
 import { liftHold } from "./hold.js";
 import type { RecoveryDb } from "./recovery-plan.js";
 import { restoreDatabase } from "./restore-db.js";
@@ -76,7 +76,7 @@ async function putDatabaseBack(
     updateDeployment(target.db, target.deploymentId, { dbRestored: true });
     said.push(`DB restored from ${path.basename(db.file)}`);
   } else if (db.kind === "remove" && app.database) {
-    for (const file of databaseFiles(app.database.path)) await rm(file, { force: true });
+    await removeDatabaseFiles(app.database.path);
     updateDeployment(target.db, target.deploymentId, { dbRestored: true });
     said.push("DB created by the failed release moved aside");
   }

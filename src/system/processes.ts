@@ -1,5 +1,5 @@
 // Read processes from /proc: parent, command line, working directory, cgroup.
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { open, readdir, readFile, readlink } from "node:fs/promises";
 
 export interface ProcessInfo {
   pid: number;
@@ -15,7 +15,7 @@ export async function readProcess(pid: number): Promise<ProcessInfo | undefined>
   try {
     const [stat, cmdline, cgroupText] = await Promise.all([
       readFile(`/proc/${pid}/stat`, "utf8"),
-      readFile(`/proc/${pid}/cmdline`, "utf8"),
+      readHead(`/proc/${pid}/cmdline`, CMDLINE_BYTES),
       readFile(`/proc/${pid}/cgroup`, "utf8"),
     ]);
     // The command name in stat may contain spaces and parentheses: fields start after the last ')'.
@@ -30,6 +30,22 @@ export async function readProcess(pid: number): Promise<ProcessInfo | undefined>
     };
   } catch {
     return undefined;
+  }
+}
+
+// A process's arguments can be megabytes (any user can start one like that): only the start of
+// the command line is read, enough to tell the program and the directories it names.
+const CMDLINE_BYTES = 4096;
+
+// The first `max` bytes of a file, as UTF-8.
+async function readHead(file: string, max: number): Promise<string> {
+  const handle = await open(file, "r");
+  try {
+    const buffer = Buffer.alloc(max);
+    const { bytesRead } = await handle.read(buffer, 0, max, 0);
+    return buffer.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await handle.close();
   }
 }
 

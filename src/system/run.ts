@@ -1,7 +1,7 @@
 // The one subprocess runner: every external command the agent starts goes through here. It bounds
 // the command's time and output, and when the command ends (or its time is up) it ends the whole
 // tree the command started, without ever waiting for a pipe that a leftover descendant still holds.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { type Options as ExecaOptions, execa, type ResultPromise } from "execa";
 import { TailBuffer } from "./tail-buffer.js";
@@ -25,6 +25,10 @@ export interface RunOptions {
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   // Open descriptors handed to the command as fd 3, 4, ...
   fds?: number[];
+  // Fail (as a time-out) when the command is kept stopped (SIGSTOP, a tracer) for this long: a
+  // process of the app user's can be frozen by the app user, and must not hold a run until its
+  // time-out.
+  stoppedLimitMs?: number;
   // Run the command in a transient systemd scope of this name (a cgroup): whatever it leaves
   // behind, even a descendant that started a session of its own (setsid, a daemonising hook), is
   // in that cgroup and is killed with it. Without systemd (unit tests) the process group is used.
@@ -69,7 +73,7 @@ export async function run(
   const started = performance.now();
   const scope = options.scope && systemdIsPid1() ? options.scope : undefined;
   const [spawnFile, spawnArgs] = scope
-    ? [SYSTEMD_RUN, scopeArgs(scope, file, args, options)]
+    ? [SYSTEMD_RUN, [...(await noExpansionFlags()), ...scopeArgs(scope, file, args, options)]]
     : [file, args];
   const child = execa(spawnFile, spawnArgs, execaOptions(options, !scope));
   const ender = treeEnder(child, scope);
@@ -78,13 +82,21 @@ export async function run(
   let timedOut = false;
   let termTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
-  if (options.timeoutMs !== undefined) {
-    termTimer = setTimeout(() => {
-      timedOut = true;
-      ender.signal("SIGTERM");
-      killTimer = setTimeout(() => ender.signal("SIGKILL"), killAfterMs);
-    }, options.timeoutMs);
-  }
+  let stoppedTooLong = false;
+  const timeUp = () => {
+    if (timedOut) return;
+    timedOut = true;
+    ender.signal("SIGTERM");
+    killTimer = setTimeout(() => ender.signal("SIGKILL"), killAfterMs);
+  };
+  if (options.timeoutMs !== undefined) termTimer = setTimeout(timeUp, options.timeoutMs);
+  const frozen =
+    options.stoppedLimitMs !== undefined && child.pid !== undefined
+      ? watchStopped(child.pid, options.stoppedLimitMs, () => {
+          stoppedTooLong = true;
+          timeUp();
+        })
+      : undefined;
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exited = new Promise<void>((resolve) =>
     child.once("exit", (code, signal) => {
@@ -107,6 +119,7 @@ export async function run(
   const settled = await child;
   clearTimeout(termTimer);
   clearTimeout(killTimer);
+  frozen?.stop();
   const result: RunResult = {
     command: [file, ...args].join(" "),
     exitCode: exitCodeOf(exit, settled),
@@ -115,6 +128,8 @@ export async function run(
     timedOut,
     durationMs: Math.round(performance.now() - started),
   };
+  if (stoppedTooLong)
+    result.stderr = `${result.stderr}\nkept stopped (SIGSTOP) for too long`.trim();
   if (!exit && settled.failed) {
     // The program could not be started at all (ENOENT, EACCES): say so plainly.
     result.stderr = settled.shortMessage ?? `cannot start ${file}`;
@@ -143,9 +158,26 @@ function systemdIsPid1(): boolean {
   return existsSync("/run/systemd/system");
 }
 
-// `systemd-run --scope` runs the command itself (stdio stays ours) inside a new scope unit; it
-// switches to the user itself, since a scope is not started by the manager. RuntimeMaxSec is a
-// backstop for when this process dies before it could end the scope.
+let expansion: Promise<string[]> | undefined;
+
+// systemd-run 254 and later expand $VARIABLES in a scope's command line themselves (as the manager
+// does for ExecStart=); a hook's shell must see its command as written. Older ones do not expand,
+// and do not know the option.
+function noExpansionFlags(): Promise<string[]> {
+  expansion ??= run(SYSTEMD_RUN, ["--version"], { reject: false, timeoutMs: 10_000 }).then(
+    (result) => {
+      const version = Number(/^systemd (\d+)/.exec(result.stdout)?.[1] ?? 0);
+      return version >= 254 ? ["--expand-environment=no"] : [];
+    },
+  );
+  return expansion;
+}
+
+// `systemd-run --scope` runs the command itself (stdio stays ours) inside a new scope unit. It is
+// started as root and setpriv(1) then becomes the user inside the scope: with no supplementary
+// groups (root's group 0 must not come along into a hook), and the same way whatever systemd-run's
+// own handling of --uid does in a given version. RuntimeMaxSec is a backstop for when this
+// process dies before it could end the scope.
 function scopeArgs(unit: string, file: string, args: string[], options: RunOptions): string[] {
   const budget = (options.timeoutMs ?? 3_600_000) + (options.killAfterMs ?? DEFAULT_KILL_AFTER_MS);
   const scopeArgv = [
@@ -155,9 +187,17 @@ function scopeArgs(unit: string, file: string, args: string[], options: RunOptio
     `--unit=${unit}`,
     `--property=RuntimeMaxSec=${Math.ceil(budget / 1000) + 30}`,
   ];
-  if (options.uid !== undefined) scopeArgv.push(`--uid=${options.uid}`);
-  if (options.gid !== undefined) scopeArgv.push(`--gid=${options.gid}`);
-  return [...scopeArgv, "--", file, ...args];
+  const become =
+    options.uid !== undefined || options.gid !== undefined
+      ? [
+          "setpriv",
+          ...(options.uid !== undefined ? [`--reuid=${options.uid}`] : []),
+          ...(options.gid !== undefined ? [`--regid=${options.gid}`] : []),
+          "--clear-groups",
+          "--",
+        ]
+      : [];
+  return [...scopeArgv, "--", ...become, file, ...args];
 }
 
 // What execa is told. `detached` makes the command the leader of a new process group and
@@ -267,4 +307,48 @@ function exitCodeOf(
   if (exit?.code !== null && exit?.code !== undefined) return exit.code;
   if (exit?.signal) return 128 + (constants.signals[exit.signal] ?? 0);
   return settled.exitCode ?? (settled.failed ? 1 : 0);
+}
+
+// Watch a command's process group: when one of its processes stays stopped (state T or t in
+// /proc/PID/stat) for `limitMs`, call `onFrozen` once.
+function watchStopped(pgid: number, limitMs: number, onFrozen: () => void): { stop(): void } {
+  let since: number | undefined;
+  const timer = setInterval(
+    () => {
+      if (groupHasStopped(pgid)) {
+        since ??= Date.now();
+        if (Date.now() - since >= limitMs) {
+          clearInterval(timer);
+          onFrozen();
+        }
+      } else {
+        since = undefined;
+      }
+    },
+    Math.min(1000, Math.max(100, limitMs / 4)),
+  );
+  return { stop: () => clearInterval(timer) };
+}
+
+// Whether a process of the group is stopped. Fields after the command name (which may hold
+// spaces and parentheses): state, ppid, pgrp.
+function groupHasStopped(pgid: number): boolean {
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    if (name.charCodeAt(0) > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "latin1");
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) === pgid && (fields[0] === "T" || fields[0] === "t")) return true;
+  }
+  return false;
 }

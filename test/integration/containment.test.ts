@@ -174,6 +174,36 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
     await deployNew("no REVISION link", { REVISION: null });
   });
 
+  test("the live REVISION forged or deleted by www-data: the agent still knows what is live", async () => {
+    const revision = `${SHOP_DIR}/current/REVISION`;
+    // Forged to the branch head: a naive agent would call the head live and never deploy it.
+    const head = await pushCommit(machine, {
+      message: "forged",
+      files: { "CHANGES.txt": "forged\n" },
+    });
+    await asAppUser(`echo ${head} > ${revision}.x && mv -f ${revision}.x ${revision}`);
+    let run = await agent(machine, ["sync"]);
+    assert.equal(run.code, 0, explain(run));
+    assert.match(
+      run.stdout,
+      new RegExp(`deploying ${head.slice(0, 12)} \\(main\\) over ${live.slice(0, 12)}`),
+    );
+    live = head;
+    await assertServing(machine, head);
+    // Deleted: still the live release, never "a first deploy" (which, failing, would leave the
+    // app stopped with no release to go back to).
+    await asAppUser(`rm -f ${revision}`);
+    const next = await pushCommit(machine, {
+      message: "after rm",
+      files: { "CHANGES.txt": "rm\n" },
+    });
+    run = await agent(machine, ["sync"]);
+    assert.equal(run.code, 0, explain(run));
+    assert.match(run.stdout, new RegExp(`over ${live.slice(0, 12)}`));
+    live = next;
+    await assertServing(machine, next);
+  });
+
   test("a nested linked path under a directory the commit made a symlink is refused, nothing written through it", async () => {
     await sh(machine, "mkdir -p /etc/canary-dir && echo keep > /etc/canary-dir/config");
     const before = await fingerprint("/etc/canary-dir/config");
@@ -259,7 +289,13 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
 
   test("a hook's descendant in a session of its own neither holds up the deploy nor outlives it", async () => {
     await configure({
-      hooks: { ...(CONFIG.app?.hooks as object), install: "setsid sleep 607 & echo started" },
+      hooks: {
+        ...(CONFIG.app?.hooks as object),
+        // Also: the hook has no group but the app's (none of root's), and its shell sees its
+        // command as written (no $VARIABLE expanded on the way).
+        install:
+          'id -G > /tmp/hook-id; x=kept; echo "[$x]" >> /tmp/hook-id; setsid sleep 607 & echo started',
+      },
     });
     const started = performance.now();
     await deployNew("leaves a daemon behind");
@@ -270,6 +306,7 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
       1,
       "sleep 607 still runs",
     );
+    assert.equal(await sh(machine, "cat /tmp/hook-id"), "33\n[kept]");
 
     await configure({
       hooks: {

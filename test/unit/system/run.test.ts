@@ -142,9 +142,14 @@ test("lines reach onLine as they come; an endless line arrives in pieces", async
       onLine: (line, stream) => lines.push(`${stream}:${line.length > 20 ? line.length : line}`),
     },
   );
+  // Each stream keeps its order; the two pipes are read independently.
   assert.deepEqual(
-    lines.filter((l) => !/^stdout:\d+$/.test(l)),
-    ["stdout:one", "stderr:two", "stdout:last"],
+    lines.filter((l) => l.startsWith("stdout:") && !/^stdout:\d+$/.test(l)),
+    ["stdout:one", "stdout:last"],
+  );
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith("stderr:")),
+    ["stderr:two"],
   );
   const pieces = lines.filter((l) => /^stdout:\d+$/.test(l)).map((l) => Number(l.split(":")[1]));
   assert.equal(
@@ -162,4 +167,16 @@ test("an open descriptor is handed to the command as fd 3", async () => {
   } finally {
     closeSync(fd);
   }
+});
+
+test("a command kept stopped (SIGSTOP) past stoppedLimitMs fails like a time-out", async () => {
+  const started = performance.now();
+  const result = await run("sh", ["-c", "kill -STOP $$; echo never"], {
+    stoppedLimitMs: 500,
+    killAfterMs: 500,
+    reject: false,
+  });
+  assert.equal(result.timedOut, true);
+  assert.match(result.stderr, /kept stopped/);
+  assert.ok(performance.now() - started < 5000);
 });
