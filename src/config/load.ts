@@ -114,7 +114,7 @@ async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
     }
     // The agent's own directories must stay root's: a DB beside them, or a permissions entry on
     // them, would have `--fix` hand one to the app user (repo/config is how root runs code).
-    const own = ["repo", "backups", ".staging"].map((d) => path.join(app.dir, d));
+    const own = ["repo", "backups", ".staging", ".revisions"].map((d) => path.join(app.dir, d));
     if (app.database) {
       const dbDir = path.dirname(app.database.path);
       if (dbDir === app.dir || own.some((d) => d === dbDir || isInside(d, dbDir))) {
@@ -137,7 +137,7 @@ async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
         problems.push({
           path: `${at}.permissions.${i}.path`,
           message:
-            "must not be one of the agent's own directories (repo/, releases/, backups/, .staging/) or inside repo/, backups/ or .staging/",
+            "must not be one of the agent's own directories (repo/, releases/, backups/, .staging/, .revisions/) or inside one of them but releases/",
         });
       }
     });

@@ -1,5 +1,5 @@
 // The directories of an app that must be root's alone: the app directory itself, repo/,
-// releases/, backups/ and .staging/. If the app user could write one of them it could swap
+// releases/, backups/, .staging/ and .revisions/. If the app user could write one of them it could swap
 // `current`, plant git config that root runs on the next fetch, or read every backup.
 import { lstat } from "node:fs/promises";
 import path from "node:path";
@@ -30,7 +30,13 @@ export async function agentDirProblems(layout: AppLayout): Promise<DirProblem[]>
     problems.push(...(await ancestorProblems(top.path)));
     const own = await top.stat();
     if (!isTrusted(own)) problems.push(problem(layout.dir, own.uid, own.mode));
-    for (const sub of [layout.repo, layout.releases, layout.backups, layout.staging]) {
+    for (const sub of [
+      layout.repo,
+      layout.releases,
+      layout.backups,
+      layout.staging,
+      layout.revisions,
+    ]) {
       const name = path.basename(sub);
       try {
         const { handle, stats } = await openEntry(top, name, "dir");
@@ -86,7 +92,13 @@ export async function repairAgentDirs(layout: AppLayout): Promise<string[]> {
     };
     const own = await top.stat();
     if (!isTrusted(own)) await fix(layout.dir, top.handle, own.uid, own.gid, own.mode);
-    for (const sub of [layout.repo, layout.releases, layout.backups, layout.staging]) {
+    for (const sub of [
+      layout.repo,
+      layout.releases,
+      layout.backups,
+      layout.staging,
+      layout.revisions,
+    ]) {
       const opened = await openEntry(top, path.basename(sub), "dir").catch(() => undefined);
       if (!opened) continue;
       try {

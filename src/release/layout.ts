@@ -1,11 +1,11 @@
 // Where things live inside an app directory (DESIGN.md "Layout of a managed app"), and how the
 // live release is read from it without trusting what the app user can write.
 import { constants } from "node:fs";
-import { open, readlink, unlink } from "node:fs/promises";
+import { mkdir, open, readlink, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { readSmallFile } from "../fs/bounded-read.js";
-import { type PinnedDir, pinChild, withPinnedDir } from "../fs/pinned-dir.js";
+import { pinChild, withPinnedDir } from "../fs/pinned-dir.js";
 
 export interface AppLayout {
   dir: string;
@@ -17,6 +17,8 @@ export interface AppLayout {
   // Where copies of the DB are made before they are moved into backups/ or into place: root's,
   // on the same filesystem as backups/ (see src/sqlite/staging.ts).
   staging: string;
+  // The agent's record of each release's commit (see readRevisionRecord).
+  revisions: string;
 }
 
 export function appLayout(app: Pick<AppConfig, "dir">): AppLayout {
@@ -28,6 +30,7 @@ export function appLayout(app: Pick<AppConfig, "dir">): AppLayout {
     shared: path.join(app.dir, "shared"),
     backups: path.join(app.dir, "backups"),
     staging: path.join(app.dir, ".staging"),
+    revisions: path.join(app.dir, ".revisions"),
   };
 }
 
@@ -58,11 +61,10 @@ export class RevisionError extends Error {
   override name = "RevisionError";
 }
 
-// The agent's own record of a release's commit: releases/<name>.revision, written by root when it
-// built the release, in root's releases/ directory, so the app user can neither delete nor
+// The agent's own record of a release's commit is .revisions/<release name>, written by root
+// when it built the release, in a directory of root's, so the app user can neither delete nor
 // change it (the release's own REVISION is the app user's: it could make the agent believe the
 // branch head is live, or that no release is).
-export const REVISION_SUFFIX = ".revision";
 
 // The commit of a release: the agent's record, or, for a release built before records existed
 // (or by hand), its REVISION file.
@@ -77,8 +79,8 @@ export async function readRevisionRecord(
 ): Promise<string | undefined> {
   if (!RELEASE_NAME.test(name)) throw new RevisionError(`${name} is not a release name`);
   try {
-    const text = await withPinnedDir(layout.releases, (releases) =>
-      readSmallFile(releases, `${name}${REVISION_SUFFIX}`, REVISION_MAX_BYTES),
+    const text = await withPinnedDir(layout.revisions, (records) =>
+      readSmallFile(records, name, REVISION_MAX_BYTES),
     );
     return REVISION.test(text.trim()) ? text.trim() : undefined;
   } catch {
@@ -86,22 +88,37 @@ export async function readRevisionRecord(
   }
 }
 
-// Write the record (see REVISION_SUFFIX) into root's releases/ directory, flushed.
+// Write the record of a release, flushed (the directory is made on first use, root's).
 export async function writeRevisionRecord(
-  releases: PinnedDir,
+  layout: AppLayout,
   name: string,
   sha: string,
 ): Promise<void> {
-  const file = `${name}${REVISION_SUFFIX}`;
-  await unlink(releases.at(file)).catch(() => undefined);
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  const handle = await open(releases.at(file), flags, 0o644);
-  try {
-    await handle.writeFile(`${sha}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await mkdir(layout.revisions, { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
+  await withPinnedDir(layout.revisions, async (records) => {
+    await unlink(records.at(name)).catch(() => undefined);
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    const handle = await open(records.at(name), flags, 0o644);
+    try {
+      await handle.writeFile(`${sha}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await records.handle.sync();
+  });
+}
+
+// Remove the records of these releases (pruned, or never completed).
+export async function removeRevisionRecords(layout: AppLayout, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await withPinnedDir(layout.revisions, async (records) => {
+    for (const name of names) await unlink(records.at(name)).catch(() => undefined);
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "ENOENT") throw error;
+  });
 }
 
 // The commit id in releases/<name>/REVISION. The release belongs to the app user, who may have

@@ -77,6 +77,7 @@ async function copyIntoBackups(
         source: db.path,
         target: staging.pathOf("copy.db"),
         journal: "delete",
+        verify: false,
         busyTimeoutMs: BUSY_TIMEOUT_MS,
       },
       owner,

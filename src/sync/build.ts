@@ -10,8 +10,8 @@ import { removeTree } from "../fs/remove-tree.js";
 import { exportTree } from "../git/export-tree.js";
 import {
   type AppLayout,
-  REVISION_SUFFIX,
   releaseName,
+  removeRevisionRecords,
   writeRevisionRecord,
 } from "../release/layout.js";
 import { updateDeployment } from "../state/deployments.js";
@@ -44,7 +44,7 @@ export async function buildRelease(run: DeployRun, note: (text: string) => void)
       await dir.handle.chown(owner.uid, owner.gid);
       await exportTree(layout.repo, run.sha, dir.path, owner);
       await writeRevision(dir, run.sha);
-      await writeRevisionRecord(releases, name, run.sha);
+      await writeRevisionRecord(layout, name, run.sha);
       for (const rel of app.linked) await linkShared(dir, rel, layout, owner);
       if (app.hooks.install) {
         await runHook({
@@ -64,7 +64,7 @@ export async function buildRelease(run: DeployRun, note: (text: string) => void)
       await releases.handle.sync();
     } catch (error) {
       await removeTree(releases, temp).catch(() => undefined);
-      await unlink(releases.at(`${name}${REVISION_SUFFIX}`)).catch(() => undefined);
+      await removeRevisionRecords(layout, [name]).catch(() => undefined);
       throw error;
     } finally {
       await dir.close();

@@ -1,5 +1,5 @@
 // The release directories of an app: list, describe, prune, and sweep up debris.
-import { readdir, unlink } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { withPinnedDir } from "../fs/pinned-dir.js";
 import { removeTree } from "../fs/remove-tree.js";
@@ -7,8 +7,8 @@ import {
   type AppLayout,
   type LiveRelease,
   RELEASE_NAME,
-  REVISION_SUFFIX,
   readRevision,
+  removeRevisionRecords,
 } from "../release/layout.js";
 import { BUILDING_PREFIX } from "./build.js";
 import { chooseReleasesToPrune } from "./prune-choice.js";
@@ -52,27 +52,20 @@ export async function removeBuildDebris(layout: AppLayout): Promise<string[]> {
   return debris;
 }
 
-// Remove the revision records of releases that are gone (a prune interrupted midway).
+// Remove the records of releases that are gone (a prune interrupted midway).
 export async function removeOrphanRevisions(layout: AppLayout): Promise<string[]> {
-  const names = await readdir(layout.releases).catch(() => [] as string[]);
-  const present = new Set(names);
-  const orphans = names.filter(
-    (n) => n.endsWith(REVISION_SUFFIX) && !present.has(n.slice(0, -REVISION_SUFFIX.length)),
-  );
-  if (orphans.length === 0) return [];
-  await withPinnedDir(layout.releases, async (releases) => {
-    for (const name of orphans) await unlink(releases.at(name)).catch(() => undefined);
-  });
-  return orphans.map((n) => path.join(layout.releases, n));
+  const records = await readdir(layout.revisions).catch(() => [] as string[]);
+  const present = new Set(await readdir(layout.releases).catch(() => [] as string[]));
+  const orphans = records.filter((n) => !present.has(n));
+  await removeRevisionRecords(layout, orphans);
+  return orphans.map((n) => path.join(layout.revisions, n));
 }
 
-// Each release goes with its revision record (root's, beside it in releases/).
+// Each release goes with its revision record.
 async function removeReleases(layout: AppLayout, names: string[]): Promise<void> {
   if (names.length === 0) return;
   await withPinnedDir(layout.releases, async (releases) => {
-    for (const name of names) {
-      await removeTree(releases, name);
-      await unlink(releases.at(`${name}${REVISION_SUFFIX}`)).catch(() => undefined);
-    }
+    for (const name of names) await removeTree(releases, name);
   });
+  await removeRevisionRecords(layout, names);
 }

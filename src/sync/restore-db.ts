@@ -38,6 +38,7 @@ export async function restoreDatabase(app: AppConfig, backupFile: string): Promi
       source: backupFile,
       target: staging.pathOf("restore.db"),
       journal: wal ? "wal" : "delete",
+      verify: true,
       busyTimeoutMs: 10_000,
     });
     const staged = await staging.take("restore.db");
