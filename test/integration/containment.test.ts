@@ -430,6 +430,34 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
     await deployNew("after the kill");
   });
 
+  test("the backup an interrupted migration needs survives any number of `agent backup` runs", async () => {
+    await sh(machine, "touch /tmp/slow-migrate");
+    let needed = "";
+    try {
+      const sha = await pushCommit(machine, { message: "cut", files: { "CHANGES.txt": "cut\n" } });
+      await signalAt("migrate", "KILL");
+      needed = await sh(
+        machine,
+        `sqlite3 /var/lib/deploy-agent/state.db "SELECT backup_path FROM deployments WHERE outcome = 'running'"`,
+      );
+      assert.match(needed, /^\/srv\/shop\/backups\/shop\.db\..*\.bak$/);
+      // More backups than `keep` (3), each pruning the oldest: never the one recovery needs.
+      for (let i = 0; i < 4; i++) await sh(machine, "agent backup >/dev/null");
+      assert.equal(await sh(machine, `test -f ${needed} && echo kept`), "kept");
+      await sh(machine, "rm -f /tmp/slow-migrate");
+      const run = await agent(machine, ["sync"]);
+      assert.equal(run.code, 0, explain(run));
+      assert.match(
+        run.stdout,
+        new RegExp(`DB restored from ${needed.split("/").pop()?.replace(/\./g, "\\.")}`),
+      );
+      live = sha;
+      await assertServing(machine, sha);
+    } finally {
+      await sh(machine, "rm -f /tmp/slow-migrate");
+    }
+  });
+
   test("a damaged repo/ (garbage HEAD, a lost object, a half-written ref, config of www-data's) is set aside and fetched afresh", async () => {
     const repo = `${SHOP_DIR}/repo`;
     const damages = [
