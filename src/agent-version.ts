@@ -1,5 +1,4 @@
-// The agent's own version and where it is installed, from its package.json (`agent --version`,
-// GET /health, and the worker processes it starts from its own program).
+// The agent's own version, from its package.json (`agent --version`, GET /health).
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,11 +28,4 @@ function findPackage(): { root: string; version: string } | undefined {
 // "unknown" if packaged some other way.
 export function agentVersion(): string {
   return findPackage()?.version ?? "unknown";
-}
-
-// The bundled program (dist/agent/agent.js), which also carries the agent's worker commands.
-export function agentProgram(): string {
-  const root = findPackage()?.root;
-  if (!root) throw new Error("cannot find deploy-agent's package.json: is the agent installed?");
-  return path.join(root, "dist", "agent", "agent.js");
 }

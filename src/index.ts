@@ -10,21 +10,13 @@ import { printableLines } from "./output/sanitize.js";
 for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
 
 const argv = process.argv.slice(2);
-// The worker that copies an SQLite database as the app user (src/sqlite/copy-worker.ts): not a
-// command for people, so it is not in the command table and loads nothing else.
-const worker = argv[0] === "__sqlite-copy";
 const COMMANDS = ["check", "sync", "rollback", "backup", "restore", "status", "history", "daemon"];
 // Which command runs, known before parsing so even argument errors get that command's codes.
 const commandName = argv.find((a) => COMMANDS.includes(a)) ?? "";
 
 try {
-  if (worker) {
-    const { copyWorkerMain } = await import("./sqlite/copy-worker.js");
-    process.exitCode = await copyWorkerMain();
-  } else {
-    const { code } = await runCli(argv);
-    process.exitCode = code;
-  }
+  const { code } = await runCli(argv);
+  process.exitCode = code;
 } catch (error) {
   if (error instanceof CommanderError) {
     // Help and --version are successes; commander already printed any usage message.

@@ -4,8 +4,7 @@
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { describeKind, lstatPath } from "../fs/entry.js";
-import type { Credentials } from "../sqlite/copy.js";
-import { inspectSqliteFile, SqliteError } from "../sqlite/sqlite-cli.js";
+import { type Credentials, inspectSqliteFile, SqliteError } from "../sqlite/sqlite-cli.js";
 import { runAs } from "../system/accounts.js";
 import { formatBytes } from "./format.js";
 import type { Check, CheckOutcome } from "./types.js";

@@ -4,18 +4,23 @@ import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { isBareRepo } from "../git/bare-repo.js";
 import { countCommitsBetween, hasCommit, resolveCommit } from "../git/revisions.js";
-import { type AppLayout, readLiveRelease } from "../release/layout.js";
+import { type AppLayout, type LiveRelease, readLiveRelease } from "../release/layout.js";
+import { liveReleaseOf } from "./live-release.js";
 import type { Check, CheckOutcome } from "./types.js";
 
 export const driftCheck: Check = {
   name: "drift",
-  run: (ctx) => inspectDrift(ctx.app, ctx.layout),
+  run: (ctx) => inspectDrift(ctx.app, ctx.layout, liveReleaseOf(ctx)),
 };
 
 // Compare REVISION with refs/heads/<branch> in repo/. It never fetches: a check must be cheap
 // and must not depend on the remote; the sync keeps repo/ fresh. Behind is a warning (a
 // deploy is due or failed), not critical: the live release still serves.
-export async function inspectDrift(app: AppConfig, layout: AppLayout): Promise<CheckOutcome> {
+export async function inspectDrift(
+  app: AppConfig,
+  layout: AppLayout,
+  liveRelease?: Promise<LiveRelease | undefined>,
+): Promise<CheckOutcome> {
   const branch = app.repo.branch;
   if (!(await isBareRepo(layout.repo))) {
     return {
@@ -33,7 +38,7 @@ export async function inspectDrift(app: AppConfig, layout: AppLayout): Promise<C
       details: { branch, fetchedAt },
     };
   }
-  const live = await readLiveRelease(layout);
+  const live = await (liveRelease ?? readLiveRelease(layout));
   const details: Record<string, unknown> = {
     branch,
     head,

@@ -1,7 +1,7 @@
 // Check "health": the health URL answers 2xx on fresh connections, every answer reports the
 // same version, and that version is the live release's REVISION.
 import { clip, printable } from "../output/sanitize.js";
-import { readLiveRelease } from "../release/layout.js";
+import { liveReleaseOf } from "./live-release.js";
 import type { Check, CheckOutcome } from "./types.js";
 import { probeVersions, type VersionProbe } from "./version-probe.js";
 
@@ -9,7 +9,7 @@ export const healthCheck: Check = {
   name: "health",
   async run(ctx) {
     if (!ctx.app.health) return { status: "ok", summary: "not configured", details: {} };
-    const live = await readLiveRelease(ctx.layout);
+    const live = await liveReleaseOf(ctx);
     return judgeProbe(await probeVersions(ctx.app, live?.revision));
   },
 };

@@ -1,10 +1,10 @@
 // The directories of an app that must be root's alone: the app directory itself, repo/,
 // releases/, backups/, .staging/ and .revisions/. If the app user could write one of them it could swap
 // `current`, plant git config that root runs on the next fetch, or read every backup.
-import { lstat } from "node:fs/promises";
+import { closeSync, fstatSync, lstatSync } from "node:fs";
 import path from "node:path";
-import { openEntry } from "../fs/entry.js";
-import { isTrusted, pinDir, UnsafePathError } from "../fs/pinned-dir.js";
+import { describeKind, lstatInDir, openEntry } from "../fs/entry.js";
+import { isTrusted, pinDir, UnsafePathError, walkToDir } from "../fs/pinned-dir.js";
 import type { AppLayout } from "./layout.js";
 
 export interface DirProblem {
@@ -19,40 +19,40 @@ export interface DirProblem {
 // by the first deploy, root's); one that is a symlink or not a directory is a problem too.
 export async function agentDirProblems(layout: AppLayout): Promise<DirProblem[]> {
   const problems: DirProblem[] = [];
-  let top: Awaited<ReturnType<typeof pinDir>>;
+  let top: { fd: number; path: string };
   try {
-    top = await pinDir(layout.dir);
+    top = walkToDir(layout.dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     return [{ path: layout.dir, uid: -1, mode: 0, message: (error as Error).message }];
   }
   try {
-    problems.push(...(await ancestorProblems(top.path)));
-    const own = await top.stat();
+    problems.push(...ancestorProblems(top.path));
+    const own = fstatSync(top.fd);
     if (!isTrusted(own)) problems.push(problem(layout.dir, own.uid, own.mode));
-    for (const sub of [
-      layout.repo,
-      layout.releases,
-      layout.backups,
-      layout.staging,
-      layout.revisions,
-    ]) {
-      const name = path.basename(sub);
-      try {
-        const { handle, stats } = await openEntry(top, name, "dir");
-        await handle.close();
-        if (!isTrusted(stats)) problems.push(problem(sub, stats.uid, stats.mode));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
-        const message =
-          error instanceof UnsafePathError ? error.message : `${sub}: ${(error as Error).message}`;
-        problems.push({ path: sub, uid: -1, mode: 0, message });
+    for (const sub of agentSubdirs(layout)) {
+      const stats = lstatInDir(top.fd, path.basename(sub));
+      if (!stats) continue;
+      if (!stats.isDirectory()) {
+        problems.push({
+          path: sub,
+          uid: stats.uid,
+          mode: stats.mode,
+          message: `${sub} is ${describeKind(stats)}, not a directory`,
+        });
+      } else if (!isTrusted(stats)) {
+        problems.push(problem(sub, stats.uid, stats.mode));
       }
     }
   } finally {
-    await top.close();
+    closeSync(top.fd);
   }
   return problems;
+}
+
+// The agent's directories inside the app directory.
+function agentSubdirs(layout: AppLayout): string[] {
+  return [layout.repo, layout.releases, layout.backups, layout.staging, layout.revisions];
 }
 
 // Throw when any agent directory is not root's: nothing may be deployed into such a layout.
@@ -92,13 +92,7 @@ export async function repairAgentDirs(layout: AppLayout): Promise<string[]> {
     };
     const own = await top.stat();
     if (!isTrusted(own)) await fix(layout.dir, top.handle, own.uid, own.gid, own.mode);
-    for (const sub of [
-      layout.repo,
-      layout.releases,
-      layout.backups,
-      layout.staging,
-      layout.revisions,
-    ]) {
+    for (const sub of agentSubdirs(layout)) {
       const opened = await openEntry(top, path.basename(sub), "dir").catch(() => undefined);
       if (!opened) continue;
       try {
@@ -117,11 +111,11 @@ export async function repairAgentDirs(layout: AppLayout): Promise<string[]> {
 
 // Directories above the app directory: whoever may rename entries in one of them could put a
 // directory of its own where the app directory was. Root's alone, or root's with the sticky bit
-// (others may create there but not rename what is root's), is safe.
-async function ancestorProblems(canonical: string): Promise<DirProblem[]> {
+// (others may create there but not rename what is root's), is safe. `canonical` has no links.
+function ancestorProblems(canonical: string): DirProblem[] {
   const problems: DirProblem[] = [];
   for (let dir = path.dirname(canonical); ; dir = path.dirname(dir)) {
-    const stats = await lstat(dir);
+    const stats = lstatSync(dir);
     const sticky = (stats.mode & 0o1000) !== 0;
     if (!isTrusted(stats) && !(stats.uid === 0 && sticky)) {
       problems.push(problem(dir, stats.uid, stats.mode, "the app directory's parents"));

@@ -1,11 +1,11 @@
 // Where things live inside an app directory (DESIGN.md "Layout of a managed app"), and how the
 // live release is read from it without trusting what the app user can write.
-import { constants } from "node:fs";
-import { mkdir, open, readlink, unlink } from "node:fs/promises";
+import { closeSync, constants, readlinkSync } from "node:fs";
+import { mkdir, open, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
-import { readSmallFile } from "../fs/bounded-read.js";
-import { pinChild, withPinnedDir } from "../fs/pinned-dir.js";
+import { readSmallPathSync } from "../fs/entry.js";
+import { walkToDir, withPinnedDir } from "../fs/pinned-dir.js";
 
 export interface AppLayout {
   dir: string;
@@ -79,10 +79,10 @@ export async function readRevisionRecord(
 ): Promise<string | undefined> {
   if (!RELEASE_NAME.test(name)) throw new RevisionError(`${name} is not a release name`);
   try {
-    const text = await withPinnedDir(layout.revisions, (records) =>
-      readSmallFile(records, name, REVISION_MAX_BYTES),
-    );
-    return REVISION.test(text.trim()) ? text.trim() : undefined;
+    const text = readSmallPathSync(path.join(layout.revisions, name), REVISION_MAX_BYTES)
+      .toString("utf8")
+      .trim();
+    return REVISION.test(text) ? text : undefined;
   } catch {
     return undefined;
   }
@@ -127,18 +127,10 @@ export async function removeRevisionRecords(layout: AppLayout, names: string[]):
 // commit id is accepted.
 export async function readRevisionFile(layout: AppLayout, name: string): Promise<string> {
   if (!RELEASE_NAME.test(name)) throw new RevisionError(`${name} is not a release name`);
-  return withPinnedDir(layout.releases, async (releases) => {
-    const release = await pinChild(releases, name);
-    try {
-      const text = (await readSmallFile(release, "REVISION", REVISION_MAX_BYTES)).trim();
-      if (!REVISION.test(text)) {
-        throw new RevisionError(`${path.join(release.path, "REVISION")} does not hold a commit id`);
-      }
-      return text;
-    } finally {
-      await release.close();
-    }
-  });
+  const file = path.join(layout.releases, name, "REVISION");
+  const text = readSmallPathSync(file, REVISION_MAX_BYTES).toString("utf8").trim();
+  if (!REVISION.test(text)) throw new RevisionError(`${file} does not hold a commit id`);
+  return text;
 }
 
 // The release `current` names, if it names one: releases/<release name>, relative or absolute.
@@ -146,7 +138,12 @@ export async function currentTarget(layout: AppLayout): Promise<string | undefin
   // Read through the pinned app directory: `current` is root's, the path above it need not be.
   let target: string;
   try {
-    target = await withPinnedDir(layout.dir, (dir) => readlink(dir.at("current")));
+    const dir = walkToDir(layout.dir);
+    try {
+      target = readlinkSync(`/proc/self/fd/${dir.fd}/${path.basename(layout.current)}`);
+    } finally {
+      closeSync(dir.fd);
+    }
   } catch {
     return undefined;
   }

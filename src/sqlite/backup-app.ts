@@ -1,6 +1,7 @@
 // Back up an app's database into backups/ and prune to `keep`: what `agent backup` and sync do.
-// The copy is made by a worker running as the app user (src/sqlite/copy-worker.ts) into a
-// staging directory, then taken over by root and moved into backups/ (root's, mode 0700).
+// The copy is made by the sqlite3 shell running as the app user (VACUUM INTO, see sqlite-cli.ts)
+// into a staging directory; root then takes it over, copies it into a file of its own in
+// backups/ (root's, mode 0700) and checks that copy.
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
@@ -11,7 +12,7 @@ import { isTrusted, type PinnedDir, UnsafePathError, withPinnedDir } from "../fs
 import { appLayout } from "../release/layout.js";
 import { runAs } from "../system/accounts.js";
 import { backupFileName, listBackups, nextSequence, pruneBackups } from "./backup-files.js";
-import { type CopyResult, copyDatabaseAs } from "./copy.js";
+import { type CopyResult, vacuumInto } from "./sqlite-cli.js";
 import { openStaging } from "./staging.js";
 
 export interface BackupOutcome extends CopyResult {
@@ -22,6 +23,12 @@ export interface BackupOutcome extends CopyResult {
 
 // A locked DB is waited for this long before the backup gives up.
 const BUSY_TIMEOUT_MS = 10_000;
+
+// Two minutes plus a second for every 10 MB: a slow disk is waited for, a copy that is stuck
+// (during a deploy the app is stopped for it) is not waited for an hour.
+export function copyTimeoutMs(sourceBytes: number): number {
+  return 2 * 60_000 + Math.ceil(sourceBytes / (10 * 1024 * 1024)) * 1000;
+}
 
 // Take a verified online backup of the app's DB. Works while the app writes (WAL mode); the
 // newest verified backup is the one just made, so pruning can never delete it, and neither does
@@ -72,21 +79,17 @@ async function copyIntoBackups(
   const staging = await openStaging(layout, owner);
   try {
     const sourceBytes = (await lstatPath(db.path).catch(() => undefined))?.size ?? 0;
-    const copy = await copyDatabaseAs(
-      {
-        source: db.path,
-        target: staging.pathOf("copy.db"),
-        journal: "delete",
-        verify: false,
-        busyTimeoutMs: BUSY_TIMEOUT_MS,
-      },
-      owner,
-      sourceBytes,
-    );
-    await withPinnedDir(layout.backups, (backups) =>
+    const copyMs = await vacuumInto(db.path, staging.pathOf("copy.db"), {
+      as: owner,
+      busyTimeoutMs: BUSY_TIMEOUT_MS,
+      timeoutMs: copyTimeoutMs(sourceBytes),
+    });
+    const verifyStarted = performance.now();
+    const bytes = await withPinnedDir(layout.backups, (backups) =>
       staging.adopt("copy.db", backups, name, 0o600),
     );
-    return { ...copy, path: path.join(layout.backups, name) };
+    const verifyMs = Math.round(performance.now() - verifyStarted);
+    return { bytes, copyMs, verifyMs, path: path.join(layout.backups, name) };
   } finally {
     await staging.remove();
   }

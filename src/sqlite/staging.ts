@@ -12,8 +12,7 @@ import { isTrusted, type PinnedDir, pinChild, pinDir, UnsafePathError } from "..
 import { removeTree } from "../fs/remove-tree.js";
 import { logger } from "../log.js";
 import type { AppLayout } from "../release/layout.js";
-import type { Credentials } from "./copy.js";
-import { inspectSqliteFile } from "./sqlite-cli.js";
+import { type Credentials, inspectSqliteFile } from "./sqlite-cli.js";
 
 export interface Staging {
   // Path of a file in the staging directory, for the worker (which opens it by name).

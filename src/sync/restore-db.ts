@@ -5,11 +5,12 @@ import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { readSmallPath } from "../fs/bounded-read.js";
 import { copyIntoNewFile } from "../fs/copy-file.js";
-import { openEntry } from "../fs/entry.js";
+import { lstatPath, openEntry } from "../fs/entry.js";
 import { applyOwnership, type Ownership } from "../fs/ownership.js";
 import { type PinnedDir, withPinnedDir } from "../fs/pinned-dir.js";
 import { appLayout } from "../release/layout.js";
-import { copyDatabaseAs } from "../sqlite/copy.js";
+import { copyTimeoutMs } from "../sqlite/backup-app.js";
+import { inspectSqliteFile, setJournalMode, vacuumInto } from "../sqlite/sqlite-cli.js";
 import { openStaging } from "../sqlite/staging.js";
 import { runAs } from "../system/accounts.js";
 import { dropWalFiles, fileExists } from "./db-files.js";
@@ -20,8 +21,8 @@ export const RESTORE_TEMP_PREFIX = ".restore-";
 
 // Replace the DB by `backupFile` (a file in backups/, root's alone: a file elsewhere could be
 // changed, or have SQLite companions planted beside it, by whoever can write there). A copy is
-// made by the worker in root's staging directory with the DB's journal mode and verified; it is
-// then given to the app user and renamed over the DB, the stale -wal/-shm dropped first (they
+// made in root's staging directory with the DB's journal mode and verified; it is then given to
+// the app user and renamed over the DB, the stale -wal/-shm dropped first (they
 // belong to the file being replaced and would be replayed into the restored one).
 export async function restoreDatabase(app: AppConfig, backupFile: string): Promise<void> {
   const db = app.database;
@@ -34,13 +35,18 @@ export async function restoreDatabase(app: AppConfig, backupFile: string): Promi
   const owner = await runAs(app.user, app.group);
   const staging = await openStaging(layout);
   try {
-    await copyDatabaseAs({
-      source: backupFile,
-      target: staging.pathOf("restore.db"),
-      journal: wal ? "wal" : "delete",
-      verify: true,
-      busyTimeoutMs: 10_000,
-    });
+    // All of this as root, in root's own directories (backups/, the staging directory): no one
+    // else can put files beside these.
+    const copy = staging.pathOf("restore.db");
+    const sourceBytes = (await lstatPath(backupFile).catch(() => undefined))?.size ?? 0;
+    await vacuumInto(backupFile, copy, { timeoutMs: copyTimeoutMs(sourceBytes) });
+    if (wal) await setJournalMode(copy, "wal");
+    const problems = (await inspectSqliteFile(copy)).quickCheck.filter((l) => l !== "ok");
+    if (problems.length > 0) {
+      throw new Error(
+        `quick_check of the restored copy failed: ${problems.slice(0, 3).join("; ")}`,
+      );
+    }
     const staged = await staging.take("restore.db");
     await withPinnedDir(path.dirname(db.path), (dbDir) =>
       placeFile(staged.dir, staged.name, dbDir, path.basename(db.path), {
