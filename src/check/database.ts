@@ -4,6 +4,7 @@
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { describeKind, lstatPath } from "../fs/entry.js";
+import { companionProblem } from "../sqlite/companions.js";
 import { type Credentials, inspectSqliteFile, SqliteError } from "../sqlite/sqlite-cli.js";
 import { runAs } from "../system/accounts.js";
 import { formatBytes } from "./format.js";
@@ -53,6 +54,8 @@ export async function inspectDatabase(
       details,
     };
   }
+  const companions = await companionProblem(db.path);
+  if (companions) return { status: "critical", summary: companions, details };
   try {
     const facts = await inspectSqliteFile(db.path, {
       uid: as?.uid,

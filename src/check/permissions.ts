@@ -92,7 +92,7 @@ async function inspectPath(
   const before = await actual(found);
   if (!ctx.fix) return report("critical", WRONG, before);
   try {
-    changes.push(...(await repairPath(rule, problems, want, owners)));
+    changes.push(...(await repairPath(rule, problems, want, owners, ctx.app.dir)));
     const after = (await lstatPath(rule.path)) as Stats;
     const left = pathProblems(rule, after, want);
     if (left.mode || left.owner) {

@@ -3,6 +3,7 @@
 import { openPath } from "../fs/entry.js";
 import type { OwnerLookup } from "./owners.js";
 import { formatMode, type PathProblems, type PathRule } from "./path-rules.js";
+import { isUnder } from "./strays.js";
 
 // Repair a path's owner and mode as its rule asks; returns one line per change made. The path
 // is opened with its directory pinned and O_NOFOLLOW, and must be of the kind the rule expects (a
@@ -13,10 +14,26 @@ export async function repairPath(
   problems: PathProblems,
   want: { uid: number; gid: number },
   owners: OwnerLookup,
+  appDir: string,
 ): Promise<string[]> {
   const entry = await openPath(rule.path, rule.kind === "dir-writable" ? "dir" : "file");
   try {
     const before = entry.stats;
+    // A directory of root's outside the app directory (the DB in /var/lib/shop.db would make that
+    // /var/lib) is never handed to the app user by --fix: whoever owns a directory can rename
+    // what is in it. Inside the app directory (shared/, say) the configuration rules out the
+    // agent's own directories.
+    if (
+      problems.owner &&
+      before.isDirectory() &&
+      before.uid === 0 &&
+      want.uid !== 0 &&
+      !isUnder(rule.path, appDir)
+    ) {
+      throw new Error(
+        `${rule.path} is root's and outside ${appDir}: --fix does not give it to ${rule.owner} (chown it yourself if that is meant)`,
+      );
+    }
     const changes: string[] = [];
     // chown before chmod: chown clears set-id bits, and the mode must be the last word.
     if (problems.owner) {

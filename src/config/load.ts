@@ -102,10 +102,11 @@ async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
     if ((await lookupGroupId(app.group)) === undefined) {
       problems.push({ path: `${at}.group`, message: `no such group "${app.group}" on this host` });
     }
-    const other = dirs.get(app.dir);
+    const dir = path.resolve(app.dir);
+    const other = dirs.get(dir);
     if (other) problems.push({ path: `${at}.dir`, message: `same directory as app "${other}"` });
-    dirs.set(app.dir, name);
-    if (app.dir === "/") problems.push({ path: `${at}.dir`, message: "must not be /" });
+    dirs.set(dir, name);
+    if (dir === "/") problems.push({ path: `${at}.dir`, message: "must not be /" });
     if (app.database && isInside(path.join(app.dir, "releases"), app.database.path)) {
       problems.push({
         path: `${at}.database.path`,
@@ -117,7 +118,13 @@ async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
     const own = ["repo", "backups", ".staging", ".revisions"].map((d) => path.join(app.dir, d));
     if (app.database) {
       const dbDir = path.dirname(app.database.path);
-      if (dbDir === app.dir || own.some((d) => d === dbDir || isInside(d, dbDir))) {
+      const apps = Object.values(config.apps).map((a) => a.dir);
+      // Nor above any app's directory: whoever owns a parent can rename the app directory away.
+      if (
+        dbDir === app.dir ||
+        own.some((d) => d === dbDir || isInside(d, dbDir)) ||
+        apps.some((d) => d === dbDir || isInside(dbDir, d))
+      ) {
         problems.push({
           path: `${at}.database.path`,
           message: `must not be in ${dbDir}: its directory is given to the app user, and that one is the agent's (use ${path.join(app.dir, "shared")}/)`,

@@ -2,36 +2,70 @@
 // link, owned and moded as asked, flushed. The copy is a new inode: whoever could write the
 // source (through a descriptor it kept) cannot write the copy.
 import { constants } from "node:fs";
-import { type FileHandle, open, unlink } from "node:fs/promises";
+import { copyFile, type FileHandle, open, unlink } from "node:fs/promises";
+import { openEntry } from "./entry.js";
 import type { Ownership } from "./ownership.js";
 import type { PinnedDir } from "./pinned-dir.js";
 
-const CHUNK = 1024 * 1024;
-
 // Copy `source` to `dir`/`name` (replacing a leftover of that name); returns the bytes copied.
+// The source is named through our own descriptor (/proc/self/fd/N, the very inode we opened and
+// checked), so the kernel can copy in place (copy_file_range, or a reflink where the file
+// system shares blocks copy-on-write); the target must not exist (COPYFILE_EXCL).
+//
+// With `exactly`, exactly that many bytes are copied, by reads and writes of our own: for a source
+// someone else can still write through a descriptor it kept, and could grow (a sparse terabyte)
+// while the kernel copies to its end.
 export async function copyIntoNewFile(
   source: FileHandle,
   dir: PinnedDir,
   name: string,
   ownership: Ownership,
+  exactly?: number,
 ): Promise<number> {
   await unlink(dir.at(name)).catch(() => undefined);
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  const target = await open(dir.at(name), flags, 0o600);
-  let at = 0;
+  if (exactly === undefined) {
+    await copyFile(
+      `/proc/self/fd/${source.fd}`,
+      dir.at(name),
+      constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE,
+    );
+  } else {
+    await copyBounded(source, dir, name, exactly);
+  }
+  // Opened again to set owner and mode: never through a link, and only a plain file with one name
+  // (in a directory the app user can write, the name could have been swapped meanwhile).
+  const { handle: target } = await openEntry(dir, name, "file", constants.O_RDWR);
   try {
-    const buffer = Buffer.alloc(CHUNK);
-    for (;;) {
-      const { bytesRead } = await source.read(buffer, 0, buffer.length, at);
-      if (bytesRead === 0) break;
-      await target.write(buffer, 0, bytesRead);
-      at += bytesRead;
-    }
     await target.chown(ownership.uid, ownership.gid);
-    if (ownership.mode !== undefined) await target.chmod(ownership.mode);
+    await target.chmod(ownership.mode ?? 0o600);
     await target.sync();
+    return (await target.stat()).size;
   } finally {
     await target.close();
   }
-  return at;
+}
+
+const CHUNK = 4 * 1024 * 1024;
+
+// Copy the first `bytes` of `source` into a new file `name` of `dir`; fails if the source is
+// shorter.
+async function copyBounded(
+  source: FileHandle,
+  dir: PinnedDir,
+  name: string,
+  bytes: number,
+): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const target = await open(dir.at(name), flags, 0o600);
+  try {
+    const buffer = Buffer.alloc(Math.min(CHUNK, Math.max(bytes, 1)));
+    for (let at = 0; at < bytes; ) {
+      const { bytesRead } = await source.read(buffer, 0, Math.min(buffer.length, bytes - at), at);
+      if (bytesRead === 0) throw new Error(`the file ended at ${at} bytes, ${bytes} expected`);
+      await target.write(buffer, 0, bytesRead);
+      at += bytesRead;
+    }
+  } finally {
+    await target.close();
+  }
 }

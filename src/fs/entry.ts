@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import path from "node:path";
-import { type PinnedDir, pinDir, UnsafePathError, walkToDir } from "./pinned-dir.js";
+import { assertName, type PinnedDir, pinDir, UnsafePathError, walkToDir } from "./pinned-dir.js";
 
 export type EntryKind = "file" | "dir";
 
@@ -85,6 +85,7 @@ export async function openPath(
 // lstat of a path whose directory is pinned: what is there, never what it points at; undefined
 // when nothing is. Synchronous inside (see walkToDir): metadata calls of microseconds.
 export async function lstatPath(file: string): Promise<Stats | undefined> {
+  assertName(path.basename(file));
   let dir: { fd: number; path: string };
   try {
     dir = walkToDir(path.dirname(file));
@@ -105,6 +106,7 @@ export async function lstatPath(file: string): Promise<Stats | undefined> {
 // Up to `max` bytes of the regular file at `file` (its directory walked as above), opened without
 // following a link or blocking, refused unless a plain file with one name.
 export function readSmallPathSync(file: string, max: number): Buffer {
+  assertName(path.basename(file));
   const dir = walkToDir(path.dirname(file));
   try {
     const at = `/proc/self/fd/${dir.fd}/${path.basename(file)}`;
@@ -135,6 +137,7 @@ export function readSmallPathSync(file: string, max: number): Buffer {
 // The kind and type of an entry of a walked directory, by lstat (never following); undefined
 // when missing.
 export function lstatInDir(dirFd: number, name: string): Stats | undefined {
+  assertName(name);
   try {
     return lstatSync(`/proc/self/fd/${dirFd}/${name}`);
   } catch (error) {

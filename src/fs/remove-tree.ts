@@ -8,10 +8,14 @@ import { assertName, type PinnedDir } from "./pinned-dir.js";
 // GNU rm walks with openat(2) and O_NOFOLLOW and checks each directory it enters is the one it
 // listed, so a subdirectory replaced by a symlink mid-walk is unlinked, never followed (a
 // path-based recursive delete in Node would follow it). --one-file-system keeps it off mounts.
-export async function removeTree(dir: PinnedDir, name: string): Promise<void> {
+export async function removeTree(
+  dir: PinnedDir,
+  name: string,
+  timeoutMs = 10 * 60_000,
+): Promise<void> {
   assertName(name);
   await run("rm", ["-rf", "--one-file-system", "--", `/proc/self/fd/3/${name}`], {
     fds: [dir.handle.fd],
-    timeoutMs: 10 * 60_000,
+    timeoutMs,
   });
 }

@@ -31,6 +31,6 @@ export async function exportTree(
     },
     timeoutMs: EXPORT_TIMEOUT_MS,
     // The app user can SIGSTOP its own processes: a frozen unpack must not hold the build.
-    stoppedLimitMs: 10_000,
+    stallLimitMs: 30_000,
   });
 }

@@ -12,6 +12,7 @@ import { isTrusted, type PinnedDir, UnsafePathError, withPinnedDir } from "../fs
 import { appLayout } from "../release/layout.js";
 import { runAs } from "../system/accounts.js";
 import { backupFileName, listBackups, nextSequence, pruneBackups } from "./backup-files.js";
+import { companionProblem } from "./companions.js";
 import { type CopyResult, vacuumInto } from "./sqlite-cli.js";
 import { openStaging } from "./staging.js";
 
@@ -26,8 +27,10 @@ const BUSY_TIMEOUT_MS = 10_000;
 
 // Two minutes plus a second for every 10 MB: a slow disk is waited for, a copy that is stuck
 // (during a deploy the app is stopped for it) is not waited for an hour.
+// An hour at most, whatever size the file claims (a sparse file can claim terabytes); a copy that
+// stops making progress is ended much sooner by the runner's watchdog.
 export function copyTimeoutMs(sourceBytes: number): number {
-  return 2 * 60_000 + Math.ceil(sourceBytes / (10 * 1024 * 1024)) * 1000;
+  return Math.min(60 * 60_000, 2 * 60_000 + Math.ceil(sourceBytes / (10 * 1024 * 1024)) * 1000);
 }
 
 // Take a verified online backup of the app's DB. Works while the app writes (WAL mode); the
@@ -75,6 +78,8 @@ async function copyIntoBackups(
   const db = app.database as NonNullable<AppConfig["database"]>;
   const layout = appLayout(app);
   const owner = await runAs(app.user, app.group);
+  const companions = await companionProblem(db.path);
+  if (companions) throw new Error(companions);
   await ensureBackupsDir(layout.dir, layout.backups);
   const staging = await openStaging(layout, owner);
   try {

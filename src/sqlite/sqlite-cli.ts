@@ -41,13 +41,24 @@ export class SqliteError extends Error {
   }
 }
 
-// One statement returning one JSON object: nothing in the DB (table names with newlines, say) can
-// make the answer ambiguous.
-const FACTS_SQL = `SELECT json_object(
-  'quick', (SELECT json_group_array(quick_check) FROM pragma_quick_check),
-  'mode', (SELECT journal_mode FROM pragma_journal_mode),
-  'tables', (SELECT json_group_array(name) FROM sqlite_schema WHERE type = 'table'),
-  'bytes', (SELECT page_count * page_size FROM pragma_page_count, pragma_page_size));`;
+// PRAGMA statements, not the pragma_* table functions: a view of that name in the DB (which the
+// app user writes) would stand in for the function and could answer "ok" for a corrupt file. Each
+// answer is a JSON array after a marker line the JSON cannot contain.
+const FACTS_SCRIPT = [
+  ".mode json",
+  ".print @@quick",
+  "PRAGMA quick_check;",
+  ".print @@mode",
+  "PRAGMA journal_mode;",
+  ".print @@pages",
+  "PRAGMA page_count;",
+  ".print @@pagesize",
+  "PRAGMA page_size;",
+  ".print @@tables",
+  "SELECT name FROM sqlite_schema WHERE type = 'table';",
+  ".print @@end",
+  "",
+].join("\n");
 
 // Open `file` read-only and report quick_check, journal mode, tables and size.
 export async function inspectSqliteFile(
@@ -57,30 +68,29 @@ export async function inspectSqliteFile(
   let stdout: string;
   try {
     ({ stdout } = await run("sqlite3", sqliteArgs(file, options.busyTimeoutMs ?? 5_000), {
-      input: FACTS_SQL,
+      input: FACTS_SCRIPT,
       uid: options.uid,
       gid: options.gid,
       cleanEnv: true,
       env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
       timeoutMs: options.timeoutMs ?? 10 * 60_000,
       // The app user can SIGSTOP a process of its own: a frozen shell must not hold a check.
-      stoppedLimitMs: 10_000,
-      maxBuffer: 1024 * 1024,
+      stallLimitMs: 30_000,
+      maxBuffer: 4 * 1024 * 1024,
     }));
   } catch (error) {
     throw classify(error, file);
   }
-  const parsed = JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as {
-    quick?: string[];
-    mode?: string;
-    tables?: string[];
-    bytes?: number;
-  };
+  const sections = splitSections(stdout);
+  const column = <T>(section: string, key: string): T[] =>
+    (sections.get(section) ?? []).map((row) => row[key] as T);
   return {
-    quickCheck: parsed.quick ?? [],
-    journalMode: String(parsed.mode ?? ""),
-    tables: parsed.tables ?? [],
-    bytes: Number(parsed.bytes ?? 0),
+    quickCheck: column<string>("quick", "quick_check").map(String),
+    journalMode: String(column<string>("mode", "journal_mode")[0] ?? ""),
+    tables: column<string>("tables", "name").map(String),
+    bytes:
+      Number(column<number>("pages", "page_count")[0] ?? 0) *
+      Number(column<number>("pagesize", "page_size")[0] ?? 0),
   };
 }
 
@@ -112,7 +122,7 @@ export async function vacuumInto(
       cleanEnv: true,
       env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
       timeoutMs: options.timeoutMs,
-      stoppedLimitMs: 10_000,
+      stallLimitMs: 30_000,
       maxBuffer: 64 * 1024,
     });
   } catch (error) {
@@ -139,6 +149,29 @@ export async function setJournalMode(file: string, mode: "wal" | "delete"): Prom
 // A string literal for SQL: single quotes doubled.
 function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
+}
+
+// The rows printed after each "@@name" marker line, parsed; an empty answer prints nothing.
+function splitSections(stdout: string): Map<string, Record<string, unknown>[]> {
+  const sections = new Map<string, Record<string, unknown>[]>();
+  let name: string | undefined;
+  let text = "";
+  const close = () => {
+    if (name !== undefined)
+      sections.set(name, text.trim() ? (JSON.parse(text) as Record<string, unknown>[]) : []);
+  };
+  for (const line of stdout.split("\n")) {
+    if (line.startsWith("@@")) {
+      close();
+      name = line.slice(2).trim();
+      text = "";
+    } else {
+      text += `${line}\n`;
+    }
+  }
+  if (name !== "end")
+    throw new SqliteError("the sqlite3 shell stopped before the end of its answer", "failed");
+  return sections;
 }
 
 // -readonly: never write; -safe: no ATTACH, no writefile(), no extensions; -init /dev/null: the

@@ -4,7 +4,7 @@
 // (a symlink, a FIFO, a second name for another file) can steer what root does next.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { mkdir, rename, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { copyIntoNewFile } from "../fs/copy-file.js";
 import { openEntry } from "../fs/entry.js";
@@ -78,7 +78,16 @@ export async function openStaging(layout: AppLayout, owner?: Credentials): Promi
       const entry = await openEntry(own, file, "file", constants.O_RDONLY);
       const temp = `.tmp-${finalName}-${process.pid}`;
       try {
-        const bytes = await copyIntoNewFile(entry.handle, into, temp, { uid: 0, gid: 0, mode });
+        // Exactly the pages its header says it has, never more: the app user may still hold a
+        // descriptor on the file and grow it (root would otherwise copy until the disk is full).
+        const size = await databaseSize(entry.handle);
+        const bytes = await copyIntoNewFile(
+          entry.handle,
+          into,
+          temp,
+          { uid: 0, gid: 0, mode },
+          size,
+        );
         const facts = await inspectSqliteFile(path.join(into.path, temp), {
           timeoutMs: 10 * 60_000,
         });
@@ -105,7 +114,8 @@ export async function openStaging(layout: AppLayout, owner?: Credentials): Promi
     // on; what is left is swept as debris by a later run, and never fails this one.
     async remove() {
       try {
-        await removeTree(parent, name).catch((error: unknown) =>
+        // Briefly: this may run while the app is stopped for a deploy.
+        await removeTree(parent, name, 30_000).catch((error: unknown) =>
           logger.warn(
             { staging: path.join(parent.path, name), err: error },
             "staging directory not removed; a later run sweeps it",
@@ -118,4 +128,23 @@ export async function openStaging(layout: AppLayout, owner?: Credentials): Promi
       }
     },
   };
+}
+
+// The size an SQLite file's header declares: page size (bytes 16-17; 1 means 65536) times page
+// count (bytes 28-31, valid when the version-valid-for number at 92 equals the change counter at
+// 24, as VACUUM INTO writes it). Throws for a file that is not such a database.
+export async function databaseSize(handle: FileHandle): Promise<number> {
+  const header = Buffer.alloc(100);
+  const { bytesRead } = await handle.read(header, 0, 100, 0);
+  if (bytesRead < 100 || header.toString("latin1", 0, 16) !== "SQLite format 3\0") {
+    throw new Error("the copy is not an SQLite database");
+  }
+  const raw = header.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  const pages = header.readUInt32BE(28);
+  const valid = header.readUInt32BE(92) === header.readUInt32BE(24);
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0 || pages === 0 || !valid) {
+    throw new Error("the copy's header does not say its size");
+  }
+  return pageSize * pages;
 }

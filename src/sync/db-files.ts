@@ -1,6 +1,6 @@
 // The app's SQLite files on disk: the DB and its -wal/-shm companions. They live in a directory
 // the app user can write, so root acts on them only through a pinned directory and descriptors.
-import { lstat, unlink } from "node:fs/promises";
+import { lstat, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { lstatPath, openEntry } from "../fs/entry.js";
@@ -72,6 +72,25 @@ export async function removeDatabaseFiles(dbPath: string): Promise<void> {
     path.dirname(dbPath),
     databaseFiles(dbPath).map((f) => path.basename(f)),
   );
+}
+
+// Rename the DB and its companions to <db>.<kind>-<stamp>(-wal|-shm) in the DB's own directory,
+// with the app stopped: the app's data kept where it is when a copy cannot be made. Returns the
+// DB's new path.
+export async function moveDatabaseAside(dbPath: string, kind: string): Promise<string> {
+  const base = path.basename(dbPath);
+  const aside = `${base}.${kind}-${new Date().toISOString().replace(/[-:.]/g, "")}`;
+  await withPinnedDir(path.dirname(dbPath), async (dir) => {
+    for (const suffix of ["", "-wal", "-shm"]) {
+      await rename(dir.at(`${base}${suffix}`), dir.at(`${aside}${suffix}`)).catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code !== "ENOENT") throw error;
+        },
+      );
+    }
+    await dir.handle.sync();
+  });
+  return path.join(path.dirname(dbPath), aside);
 }
 
 // Remove whatever is at these names of a directory the app user can write: a file or a link by

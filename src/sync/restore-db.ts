@@ -28,7 +28,8 @@ export async function restoreDatabase(app: AppConfig, backupFile: string): Promi
   const db = app.database;
   if (!db) throw new Error(`${app.name} has no database configured`);
   const layout = appLayout(app);
-  if (path.dirname(path.resolve(backupFile)) !== layout.backups) {
+  const source = path.resolve(backupFile);
+  if (path.dirname(source) !== layout.backups) {
     throw new Error(`${backupFile} is not in ${layout.backups}: only backups there are restored`);
   }
   const wal = (await fileExists(db.path)) ? await usesWal(db.path) : true;
@@ -38,8 +39,8 @@ export async function restoreDatabase(app: AppConfig, backupFile: string): Promi
     // All of this as root, in root's own directories (backups/, the staging directory): no one
     // else can put files beside these.
     const copy = staging.pathOf("restore.db");
-    const sourceBytes = (await lstatPath(backupFile).catch(() => undefined))?.size ?? 0;
-    await vacuumInto(backupFile, copy, { timeoutMs: copyTimeoutMs(sourceBytes) });
+    const sourceBytes = (await lstatPath(source).catch(() => undefined))?.size ?? 0;
+    await vacuumInto(source, copy, { timeoutMs: copyTimeoutMs(sourceBytes) });
     if (wal) await setJournalMode(copy, "wal");
     const problems = (await inspectSqliteFile(copy)).quickCheck.filter((l) => l !== "ok");
     if (problems.length > 0) {

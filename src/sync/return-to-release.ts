@@ -2,11 +2,12 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
+import { logger } from "../log.js";
 import type { AppLayout } from "../release/layout.js";
 import { keepDatabaseCopy } from "../sqlite/backup-app.js";
 import { updateDeployment } from "../state/deployments.js";
 import type { StateDb } from "../state/state-db.js";
-import { fileExists, removeDatabaseFiles } from "./db-files.js";
+import { fileExists, moveDatabaseAside, removeDatabaseFiles } from "./db-files.js";
 import { liftHold } from "./hold.js";
 import type { RecoveryDb } from "./recovery-plan.js";
 import { restoreDatabase } from "./restore-db.js";
@@ -67,7 +68,18 @@ async function putDatabaseBack(
   const said: string[] = [];
   const present = !!app.database && (await fileExists(app.database.path));
   if (present && (keepCopy || db.kind === "remove")) {
-    const copy = await keepDatabaseCopy(app, "failed");
+    let copy: string;
+    try {
+      copy = await keepDatabaseCopy(app, "failed");
+    } catch (error) {
+      // A copy that cannot be made (the app user can spoil its own DB) must not keep the old
+      // release from starting: the files are renamed aside instead, which loses nothing either.
+      copy = await moveDatabaseAside(app.database?.path as string, "failed");
+      logger.error(
+        { app: app.name, err: error, movedTo: copy },
+        "the DB could not be copied: renamed aside",
+      );
+    }
     updateDeployment(target.db, target.deploymentId, { keptCopy: copy });
     said.push(`kept the failed release's DB as ${path.basename(copy)}`);
   }

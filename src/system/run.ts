@@ -25,10 +25,11 @@ export interface RunOptions {
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   // Open descriptors handed to the command as fd 3, 4, ...
   fds?: number[];
-  // Fail (as a time-out) when the command is kept stopped (SIGSTOP, a tracer) for this long: a
-  // process of the app user's can be frozen by the app user, and must not hold a run until its
-  // time-out.
-  stoppedLimitMs?: number;
+  // Fail (as a time-out) when the command makes no progress for this long: its processes are
+  // kept stopped (SIGSTOP, a tracer), or read and write nothing (blocked opening a FIFO planted
+  // where a file was expected). A process of the app user's can be made to do either by the app
+  // user, and must not hold a run (the app stopped for it) until its time-out.
+  stallLimitMs?: number;
   // Run the command in a transient systemd scope of this name (a cgroup): whatever it leaves
   // behind, even a descendant that started a session of its own (setsid, a daemonising hook), is
   // in that cgroup and is killed with it. Without systemd (unit tests) the process group is used.
@@ -82,7 +83,7 @@ export async function run(
   let timedOut = false;
   let termTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
-  let stoppedTooLong = false;
+  let stalled = false;
   const timeUp = () => {
     if (timedOut) return;
     timedOut = true;
@@ -91,9 +92,9 @@ export async function run(
   };
   if (options.timeoutMs !== undefined) termTimer = setTimeout(timeUp, options.timeoutMs);
   const frozen =
-    options.stoppedLimitMs !== undefined && child.pid !== undefined
-      ? watchStopped(child.pid, options.stoppedLimitMs, () => {
-          stoppedTooLong = true;
+    options.stallLimitMs !== undefined && child.pid !== undefined
+      ? watchProgress(child.pid, options.stallLimitMs, () => {
+          stalled = true;
           timeUp();
         })
       : undefined;
@@ -128,8 +129,10 @@ export async function run(
     timedOut,
     durationMs: Math.round(performance.now() - started),
   };
-  if (stoppedTooLong)
-    result.stderr = `${result.stderr}\nkept stopped (SIGSTOP) for too long`.trim();
+  if (stalled) {
+    result.stderr =
+      `${result.stderr}\nno progress for ${Math.round((options.stallLimitMs ?? 0) / 1000)}s (stopped, or blocked on a FIFO)`.trim();
+  }
   if (!exit && settled.failed) {
     // The program could not be started at all (ENOENT, EACCES): say so plainly.
     result.stderr = settled.shortMessage ?? `cannot start ${file}`;
@@ -309,36 +312,43 @@ function exitCodeOf(
   return settled.exitCode ?? (settled.failed ? 1 : 0);
 }
 
-// Watch a command's process group: when one of its processes stays stopped (state T or t in
-// /proc/PID/stat) for `limitMs`, call `onFrozen` once.
-function watchStopped(pgid: number, limitMs: number, onFrozen: () => void): { stop(): void } {
+// Watch a command's process group: when for `limitMs` one of its processes stays stopped (state T
+// or t in /proc/PID/stat), or none of them reads or writes a byte (rchar + wchar in
+// /proc/PID/io stand still), call `onStall` once. Sampled every two seconds.
+function watchProgress(pgid: number, limitMs: number, onStall: () => void): { stop(): void } {
   let since: number | undefined;
+  let lastIo = -1;
   const timer = setInterval(
     () => {
-      if (groupHasStopped(pgid)) {
-        since ??= Date.now();
-        if (Date.now() - since >= limitMs) {
-          clearInterval(timer);
-          onFrozen();
-        }
-      } else {
+      const { stopped, io } = sampleGroup(pgid);
+      const stuck = stopped || io === lastIo;
+      lastIo = io;
+      if (!stuck) {
         since = undefined;
+        return;
+      }
+      since ??= Date.now();
+      if (Date.now() - since >= limitMs) {
+        clearInterval(timer);
+        onStall();
       }
     },
-    Math.min(1000, Math.max(100, limitMs / 4)),
+    Math.min(2000, Math.max(100, limitMs / 4)),
   );
   return { stop: () => clearInterval(timer) };
 }
 
-// Whether a process of the group is stopped. Fields after the command name (which may hold
-// spaces and parentheses): state, ppid, pgrp.
-function groupHasStopped(pgid: number): boolean {
+// Whether a process of the group is stopped, and the bytes its processes have read and written.
+// Fields after the command name (which may hold spaces and parentheses): state, ppid, pgrp.
+function sampleGroup(pgid: number): { stopped: boolean; io: number } {
   let names: string[];
   try {
     names = readdirSync("/proc");
   } catch {
-    return false;
+    return { stopped: false, io: -2 };
   }
+  let stopped = false;
+  let io = 0;
   for (const name of names) {
     if (name.charCodeAt(0) > 57) continue;
     let stat: string;
@@ -348,7 +358,16 @@ function groupHasStopped(pgid: number): boolean {
       continue;
     }
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid && (fields[0] === "T" || fields[0] === "t")) return true;
+    if (Number(fields[2]) !== pgid) continue;
+    if (fields[0] === "T" || fields[0] === "t") stopped = true;
+    try {
+      const text = readFileSync(`/proc/${name}/io`, "latin1");
+      io +=
+        Number(/^rchar: (\d+)/m.exec(text)?.[1] ?? 0) +
+        Number(/^wchar: (\d+)/m.exec(text)?.[1] ?? 0);
+    } catch {
+      // Gone, or not ours to read: counts as no information, not as progress.
+    }
   }
-  return false;
+  return { stopped, io };
 }

@@ -70,6 +70,11 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
     return sh(machine, `stat -c '%U:%G %a %s' ${file}; sha256sum ${file} | cut -d' ' -f1`);
   }
 
+  const listHolds = async () =>
+    (await sh(machine, "ls -A /var/lib/deploy-agent/holds 2>/dev/null || true"))
+      .split("\n")
+      .filter(Boolean);
+
   async function configure(app: ShopConfigOverrides["app"] = {}): Promise<void> {
     const merged = { app: { ...CONFIG.app, ...app } };
     await machine.writeFile(AGENT_CONFIG_PATH, shopConfigYaml(merged), 0o644);
@@ -127,6 +132,34 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
     );
     await deployNew("after the attack");
     assert.deepEqual([await fingerprint(UNIT_CANARY), await fingerprint(TOKEN)], before);
+  });
+
+  test("a FIFO at -journal planted by www-data: check and sync answer within seconds, the app is never left held", async () => {
+    await asAppUser(`mkfifo ${SHOP_DB}-journal`);
+    try {
+      const started = performance.now();
+      const check = await agent(machine, ["check", "--json"], { timeoutMs: 60_000 });
+      const database = (
+        JSON.parse(check.stdout) as { checks: { name: string; summary: string }[] }
+      ).checks.find((c) => c.name === "database");
+      assert.match(database?.summary ?? "", /shop\.db-journal is a FIFO: not opened/);
+      assert.ok(performance.now() - started < 15_000, "the check hung");
+      await pushCommit(machine, { message: "fifo", files: { "CHANGES.txt": "fifo\n" } });
+      const t0 = performance.now();
+      const run = await agent(machine, ["sync"], { timeoutMs: 120_000 });
+      assert.ok(run.code === 1 || run.code === 2, explain(run));
+      assert.match(run.stdout, /backup .*failed.*shop\.db-journal is a FIFO/);
+      assert.ok(performance.now() - t0 < 90_000, "the sync hung");
+      // Whatever the app makes of its own FIFO, it was started again: never left held.
+      assert.deepEqual(await listHolds(), []);
+      assert.match(
+        await sh(machine, "systemctl is-active shop.service || true"),
+        /active|activating/,
+      );
+    } finally {
+      await sh(machine, `rm -f ${SHOP_DB}-journal; systemctl restart shop.service`);
+    }
+    await waitForHealth(machine, live);
   });
 
   test("check --fix does not follow a link that stays inside the app directory (-wal -> ../repo/config)", async () => {

@@ -1,5 +1,6 @@
 // The database check on real SQLite files: healthy, missing table, corrupt, busy.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -78,6 +79,26 @@ describe("database check", () => {
     const file = makeDb("truncated.db", "delete");
     truncateSync(file, 8192);
     assert.equal((await inspectDatabase(config(file))).status, "critical");
+  });
+
+  test("a view named like a pragma table cannot answer for a corrupt DB", async () => {
+    const file = makeDb("view.db", "delete");
+    const db = new Database(file);
+    db.exec("CREATE VIEW pragma_quick_check AS SELECT 'ok' AS quick_check");
+    db.close();
+    truncateSync(file, 8192);
+    const outcome = await inspectDatabase(config(file));
+    assert.equal(outcome.status, "critical", outcome.summary);
+  });
+
+  test("a FIFO at -journal (or -wal, -shm) is refused at once, never opened", async () => {
+    const file = makeDb("fifo.db", "delete");
+    execFileSync("mkfifo", [`${file}-journal`]);
+    const started = performance.now();
+    const outcome = await inspectDatabase(config(file));
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /fifo\.db-journal is a FIFO: not opened/);
+    assert.ok(performance.now() - started < 2000);
   });
 
   test("a DB locked by a writer is waited for, not reported corrupt", async () => {

@@ -156,6 +156,30 @@ describe("permissions check", { skip: isRoot ? false : "needs root to chown" }, 
     assert.equal(statSync(rootFile).mode & 0o7777, 0o644);
   });
 
+  test("--fix never gives a directory of root's outside the app directory to the app user", async () => {
+    const { ctx, dir } = setup("outside-db");
+    const elsewhere = path.join(base, "outside-db-dir");
+    mkdirSync(elsewhere);
+    chmodSync(elsewhere, 0o755);
+    const db = path.join(elsewhere, "shop.db");
+    writeFileSync(db, "");
+    chownSync(db, 65534, 65534);
+    chmodSync(db, 0o664);
+    const fixing = ctx(true);
+    fixing.app = {
+      ...fixing.app,
+      dir,
+      database: { ...(fixing.app.database as NonNullable<typeof fixing.app.database>), path: db },
+    };
+    const outcome = await permissionsCheck.run(fixing);
+    assert.equal(outcome.status, "critical");
+    assert.match(
+      outcome.summary,
+      /outside-db-dir is root's and outside .*: --fix does not give it to nobody/,
+    );
+    assert.equal(statSync(elsewhere).uid, 0);
+  });
+
   test("the app directory and its repo/ must be root's: critical, and --fix makes them so", async () => {
     const { dir, ctx } = setup("agentdirs");
     mkdirSync(path.join(dir, "repo"));

@@ -55,6 +55,14 @@ test("a DB directly in the app directory, or in repo/, backups/ or .staging/, is
   }
 });
 
+test("a DB whose directory holds an app directory (its parent, /srv) is refused", async () => {
+  for (const db of ["/srv/shop.db", "/x.db"]) {
+    const found = await problems({ database: { path: db } });
+    assert.equal(found.length, 1, db);
+    assert.match(found[0] ?? "", /^apps\.shop\.database\.path: must not be in /);
+  }
+});
+
 test("permissions on the agent's directories or inside repo/ are refused; inside shared/ they are fine", async () => {
   assert.deepEqual(
     await problems({ permissions: [{ path: "/srv/shop/shared/.env", mode: "600" }] }),

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import {
   chownSync,
+  ftruncateSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -34,8 +35,11 @@ describe("staging", { skip: isRoot ? false : "needs root to chown" }, () => {
     db.pragma("journal_mode = DELETE");
     db.close();
     chownSync(staged, 65534, 65534);
-    // What the app user would do through the worker's /proc/PID/fd: keep the file open.
+    // What the app user would do through the shell's /proc/PID/fd: keep the file open, and grow
+    // it (a sparse 100 MB here; a terabyte would fill the disk with root's copy).
     const kept = openSync(staged, "r+");
+    const header = statSync(staged).size;
+    ftruncateSync(kept, 100 * 1024 * 1024);
     const name = "shop.db.20261201T000000000Z.1.bak";
     const bytes = await withPinnedDir(layout.backups, (backups) =>
       staging.adopt("copy.db", backups, name, 0o600),
@@ -44,6 +48,7 @@ describe("staging", { skip: isRoot ? false : "needs root to chown" }, () => {
     await staging.remove();
     const backup = path.join(layout.backups, name);
     assert.equal(statSync(backup).size, bytes);
+    assert.equal(bytes, header, "exactly the pages the header declares");
     assert.equal(statSync(backup).uid, 0);
     assert.equal(statSync(backup).mode & 0o777, 0o600);
     assert.equal(readFileSync(backup).subarray(0, 15).toString(), "SQLite format 3");

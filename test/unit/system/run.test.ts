@@ -1,7 +1,10 @@
 // The subprocess runner: output, exit codes, input, environment, time-outs, start failures, and
 // the end of a command's whole tree (leftover descendants, pipes held open, endless output).
 import assert from "node:assert/strict";
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
 import { CommandError, run } from "../../../src/system/run.js";
 
@@ -169,14 +172,29 @@ test("an open descriptor is handed to the command as fd 3", async () => {
   }
 });
 
-test("a command kept stopped (SIGSTOP) past stoppedLimitMs fails like a time-out", async () => {
-  const started = performance.now();
-  const result = await run("sh", ["-c", "kill -STOP $$; echo never"], {
-    stoppedLimitMs: 500,
-    killAfterMs: 500,
-    reject: false,
-  });
-  assert.equal(result.timedOut, true);
-  assert.match(result.stderr, /kept stopped/);
-  assert.ok(performance.now() - started < 5000);
+test("a command kept stopped (SIGSTOP), or blocked on a FIFO, past stallLimitMs fails like a time-out", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "deploy-agent-run-"));
+  try {
+    const fifo = path.join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    for (const script of ["kill -STOP $$; echo never", `cat ${fifo}`]) {
+      const started = performance.now();
+      const result = await run("sh", ["-c", script], {
+        stallLimitMs: 1000,
+        killAfterMs: 500,
+        reject: false,
+      });
+      assert.equal(result.timedOut, true, script);
+      assert.match(result.stderr, /no progress for 1s/);
+      assert.ok(performance.now() - started < 6000, script);
+    }
+    // Sleeping is not stalling for a command that keeps writing.
+    const busy = await run("sh", ["-c", "for i in 1 2 3 4 5 6; do echo $i; sleep 0.4; done"], {
+      stallLimitMs: 1000,
+      reject: false,
+    });
+    assert.equal(busy.timedOut, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
