@@ -82,8 +82,13 @@ export async function inspectDatabase(
         details: { ...details, error: message },
       };
     }
+    const opener = as ? " as the app user" : "";
     const what =
-      kind === "corrupt" ? "corrupt" : kind === "cannot-open" ? "cannot open" : "cannot read";
+      kind === "corrupt"
+        ? "corrupt"
+        : kind === "cannot-open"
+          ? `cannot open${opener}`
+          : "cannot read";
     return {
       status: "critical",
       summary: `${what}: ${message}`,

@@ -4,6 +4,9 @@ import { appLayout } from "../release/layout.js";
 import { allChecks } from "./registry.js";
 import { type CheckContext, type CheckResult, type CheckStatus, worstStatus } from "./types.js";
 
+// The checks that change the host under --fix.
+const REPAIRING = new Set(["permissions"]);
+
 export interface CheckReport {
   app: string;
   status: CheckStatus;
@@ -30,23 +33,28 @@ export async function runChecks(
   const selected = options.only
     ? allChecks.filter((c) => options.only?.includes(c.name))
     : allChecks;
-  const checks = await Promise.all(
-    selected.map(async (check): Promise<CheckResult> => {
-      const t0 = performance.now();
-      try {
-        const outcome = await check.run(ctx);
-        return { name: check.name, ...outcome, durationMs: Math.round(performance.now() - t0) };
-      } catch (error) {
-        return {
-          name: check.name,
-          status: "unknown",
-          summary: `check failed: ${(error as Error)?.message ?? String(error)}`,
-          details: {},
-          durationMs: Math.round(performance.now() - t0),
-        };
-      }
-    }),
-  );
+  const runOne = async (check: (typeof allChecks)[number]): Promise<CheckResult> => {
+    const t0 = performance.now();
+    try {
+      const outcome = await check.run(ctx);
+      return { name: check.name, ...outcome, durationMs: Math.round(performance.now() - t0) };
+    } catch (error) {
+      return {
+        name: check.name,
+        status: "unknown",
+        summary: `check failed: ${(error as Error)?.message ?? String(error)}`,
+        details: {},
+        durationMs: Math.round(performance.now() - t0),
+      };
+    }
+  };
+  // With --fix the repairs come first, so every other check judges the repaired host (the
+  // database check opens the DB as the app user, who could not while root owned it).
+  const first = ctx.fix ? selected.filter((c) => REPAIRING.has(c.name)) : [];
+  const repaired = await Promise.all(first.map(runOne));
+  const rest = await Promise.all(selected.filter((c) => !first.includes(c)).map(runOne));
+  const byName = new Map([...repaired, ...rest].map((r) => [r.name, r]));
+  const checks = selected.map((c) => byName.get(c.name) as CheckResult);
   return {
     app: app.name,
     status: worstStatus(checks.map((c) => c.status)),
