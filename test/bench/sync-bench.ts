@@ -138,12 +138,13 @@ function hookMs(stderr: string, hook: string): number {
 // Where each step's time is counted, for the report.
 const STEP_NOTES: Record<string, string> = {
   fetch: "waiting  git fetch from the remote (before the deployment row exists)",
-  build: "agent + install hook: git archive, REVISION, links, chown -R, syncfs, hook",
+  build:
+    "agent + install hook: git archive | tar as the app user, REVISION and its record, links, syncfs, hook",
   stop: "waiting  systemctl stop + until the cgroup is empty",
-  backup: "agent    SQLite online backup of the stopped DB, fsync",
+  backup: "agent    VACUUM INTO as the app user, root's own copy, quick_check, fsync",
   switch: "agent    rename(2) of current",
   migrate: "agent + migrate hook",
-  start: "waiting  chown DB, lift hold, systemctl start",
+  start: "waiting  fchown DB files, lift hold, systemctl start",
   verify: "waiting  service/processes/health checks until ok, polled every 250 ms",
 };
 
@@ -166,7 +167,7 @@ export function deploySplitLines(d: DeploySplit): string[] {
     if (s.step === "build")
       note = `install hook ${Math.round(d.installHookMs)} ms, rest agent: ${note.split(": ")[1]}`;
     if (s.step === "migrate")
-      note = `migrate hook ${Math.round(d.migrateHookMs)} ms, rest agent (setuid, env, timeout wrapper)`;
+      note = `migrate hook ${Math.round(d.migrateHookMs)} ms, rest agent (systemd scope, setpriv, env)`;
     lines.push(
       `  ${s.step.padEnd(10)}${ms(s.ms)}  ${note}${s.outcome === "ok" ? "" : ` [${s.outcome}]`}`,
     );
