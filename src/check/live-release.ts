@@ -8,6 +8,7 @@ const perRun = new WeakMap<CheckContext, Promise<LiveRelease | undefined>>();
 
 // The live release for this check run.
 export function liveReleaseOf(ctx: CheckContext): Promise<LiveRelease | undefined> {
+  if (ctx.expected) return Promise.resolve(ctx.expected);
   let pending = perRun.get(ctx);
   if (!pending) {
     pending = readLiveRelease(ctx.layout);

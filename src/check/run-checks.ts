@@ -1,6 +1,6 @@
 // Run an app's health checks concurrently and fold them into one report.
 import type { AppConfig } from "../config/schema.js";
-import { appLayout } from "../release/layout.js";
+import { appLayout, type LiveRelease } from "../release/layout.js";
 import { allChecks } from "./registry.js";
 import { type CheckContext, type CheckResult, type CheckStatus, worstStatus } from "./types.js";
 
@@ -20,6 +20,8 @@ export interface RunChecksOptions {
   fix?: boolean;
   // Run only these checks (sync's verify step uses service, processes and health).
   only?: string[];
+  // Judge the answers against this release instead of `current`'s (CheckContext.expected).
+  expected?: LiveRelease;
 }
 
 // Run every (or the selected) check once. A check that throws is reported as unknown with its
@@ -29,7 +31,13 @@ export async function runChecks(
   options: RunChecksOptions = {},
 ): Promise<CheckReport> {
   const started = performance.now();
-  const ctx: CheckContext = { app, layout: appLayout(app), fix: !!options.fix, changes: [] };
+  const ctx: CheckContext = {
+    app,
+    layout: appLayout(app),
+    fix: !!options.fix,
+    changes: [],
+    expected: options.expected,
+  };
   const selected = options.only
     ? allChecks.filter((c) => options.only?.includes(c.name))
     : allChecks;

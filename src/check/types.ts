@@ -1,6 +1,6 @@
 // The contract every health check implements: a name and run(ctx) → status, summary, details.
 import type { AppConfig } from "../config/schema.js";
-import type { AppLayout } from "../release/layout.js";
+import type { AppLayout, LiveRelease } from "../release/layout.js";
 
 export type CheckStatus = "ok" | "warning" | "critical" | "unknown";
 
@@ -21,6 +21,9 @@ export interface CheckContext {
   // --fix: repair what is safely repairable and record each change in `changes`.
   fix: boolean;
   changes: string[];
+  // The release whose REVISION the answers must carry, when it is not `current`'s (a blue-green
+  // color verified on its own port before the proxy sends it traffic).
+  expected?: LiveRelease;
 }
 
 export interface Check {

@@ -12,7 +12,7 @@ import {
   type DeploymentJson,
   deploymentLines,
   recentDeployments,
-} from "../sync/deployment-view.js";
+} from "../views/deployment-view.js";
 import { chosenApps } from "./status.js";
 
 export interface HistoryOptions {

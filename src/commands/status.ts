@@ -11,8 +11,8 @@ import {
 import { printableData } from "../output/sanitize.js";
 import { colourStatus, formatDuration } from "../output/table.js";
 import { openStateDb } from "../state/state-db.js";
-import { type AppStatus, appStatus } from "../sync/app-status.js";
-import { deploymentLines } from "../sync/deployment-view.js";
+import { type AppStatus, appStatus } from "../views/app-status.js";
+import { deploymentLines } from "../views/deployment-view.js";
 
 export interface StatusOptions {
   config?: string;

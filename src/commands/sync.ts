@@ -1,13 +1,13 @@
 // `agent sync [APP|--all] [--boot] [--ref REF]`: deploy the branch head, verify, roll back on failure.
 import { loadConfig, selectApp } from "../config/load.js";
+import { catchingSignals, sayOnStderr } from "../deploy/interruption.js";
+import { terminalSink } from "../deploy/terminal.js";
+import { worstExitCode } from "../deploy/worst-exit.js";
 import { describeError, ExitCode, ExitError, UsageError } from "../errors.js";
 import { assertSafeRef } from "../git/ref-name.js";
 import { logger } from "../log.js";
 import { printable } from "../output/sanitize.js";
-import { catchingSignals, sayOnStderr } from "../sync/interruption.js";
-import { streamPrinter } from "../sync/printer.js";
 import { syncApp } from "../sync/sync.js";
-import { worstExitCode } from "../sync/worst-exit.js";
 
 export interface SyncOptions {
   config?: string;
@@ -27,7 +27,7 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   // --ref reaches git as a name to resolve and fetch: never as an option ("--upload-pack=...").
   if (options.ref !== undefined) assertSafeRef(options.ref);
   const apps = options.all ? loaded.apps : [selectApp(loaded, options.app)];
-  const printer = streamPrinter();
+  const watcher = terminalSink();
   const codes: number[] = [];
   await catchingSignals(async (interruption) => {
     for (const app of apps) {
@@ -37,7 +37,7 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
         const result = await syncApp(app, {
           ref: options.ref,
           boot: options.boot,
-          printer,
+          watcher,
           interruption,
         });
         codes.push(result.code);

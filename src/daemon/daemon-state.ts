@@ -30,16 +30,17 @@ export class DaemonState {
   }
 
   setActivity(app: string, activity: Activity, deploying?: string): void {
-    this.update(app, { activity, deploying, step: undefined });
+    this.update(app, { activity, deploying, step: undefined, detail: undefined });
   }
 
   // A running sync's progress: the commit once fetched, then each step as it starts.
-  setSyncProgress(app: string, progress: { sha?: string; step?: string }): void {
+  setSyncProgress(app: string, progress: { sha?: string; step?: string; detail?: string }): void {
     const view = this.views.get(app);
     if (view?.activity !== "deploying") return;
     this.update(app, {
       deploying: progress.sha ?? view.deploying,
       step: progress.step ?? view.step,
+      detail: progress.detail ?? view.detail,
     });
   }
 

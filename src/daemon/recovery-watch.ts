@@ -3,11 +3,12 @@
 // daemon notices within seconds and recovers it, exactly as the next sync would, so nobody has
 // to come and run a command.
 import type { AppConfig } from "../config/schema.js";
+import { ignoreEvents } from "../deploy/events.js";
 import { describeError, LockHeldError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { runningDeployments } from "../state/deployments.js";
 import type { StateDb } from "../state/state-db.js";
-import { holdPlaced } from "../sync/hold.js";
+import { holdPlaced } from "../steps/hold.js";
 import { liveLockHolder } from "../system/lock.js";
 import type { AppWork } from "./app-work.js";
 
@@ -61,14 +62,13 @@ async function watchOne(app: AppConfig, ctx: RecoveryWatchContext): Promise<void
   if (await liveLockHolder(app.name)) return;
   const log = ctx.log.child({ app: app.name });
   await ctx.work.run(app.name, async () => {
-    const { openAppSession } = await import("../sync/app-session.js");
-    const { silentPrinter } = await import("../sync/printer.js");
+    const { openAppSession } = await import("../deploy/session.js");
     log.warn(
       { deployments: orphaned.map((d) => d.id) },
       "a deployment was left by a run that is gone: recovering it",
     );
     try {
-      const session = await openAppSession(app, "recover (daemon)", silentPrinter);
+      const session = await openAppSession(app, "recover (daemon)", ignoreEvents);
       await session.close();
       log.info({ healthy: session.healthy }, "recovery finished");
     } catch (error) {

@@ -8,6 +8,8 @@ export interface AppStatusView {
   // Commit being deployed and the step under way, when known.
   deploying?: string;
   step?: string;
+  // How far the step is, when it says ("draining blue: 3 connections, 2m15s of 2m").
+  detail?: string;
   last?: {
     status: CheckStatus | "deploying";
     ok: number;
@@ -27,7 +29,8 @@ export function clock(at: Date): string {
 export function formatAppStatus(view: AppStatusView): string {
   if (view.activity === "deploying") {
     const sha = view.deploying ? ` ${view.deploying.slice(0, 7)}…` : "";
-    return `${view.app}: deploying${sha}${view.step ? ` (${view.step})` : ""}`;
+    const step = view.step ? ` (${view.step}${view.detail ? `: ${view.detail}` : ""})` : "";
+    return `${view.app}: deploying${sha}${step}`;
   }
   if (view.activity === "restarting") return `${view.app}: restarting after critical`;
   const parts: string[] = [];

@@ -1,7 +1,7 @@
-// The one place the daemon calls into src/sync/: syncApp with a printer that, instead of
+// The one place the daemon calls into src/sync/: syncApp with a watcher that, instead of
 // printing, tells the daemon which commit and step are under way (for STATUS=).
 import type { AppConfig } from "../config/schema.js";
-import type { StepPrinter } from "../sync/printer.js";
+import type { EventSink } from "../deploy/events.js";
 
 // Who asked for the sync, as recorded in the deployments table.
 export type SyncTrigger = "poll" | "api";
@@ -14,8 +14,14 @@ export interface SyncOutcome {
   message?: string;
 }
 
-// What a running sync reports: the commit (short sha, once fetched) and the current step.
-export type SyncProgress = (progress: { sha?: string; step?: string }) => void;
+// What a running sync reports: the commit (once fetched), the current step, and how far a long
+// step is ("draining blue: 3 connections, 2m15s of 2m").
+export interface SyncProgressReport {
+  sha?: string;
+  step?: string;
+  detail?: string;
+}
+export type SyncProgress = (progress: SyncProgressReport) => void;
 
 // Run one sync of the app; throws LockHeldError when another run holds the app's lock. The
 // sync module is imported on first use: a daemon that never syncs never loads it.
@@ -25,7 +31,7 @@ export async function runSync(
   onProgress: SyncProgress = () => {},
 ): Promise<SyncOutcome> {
   const { syncApp } = await import("../sync/sync.js");
-  const result = await syncApp(app, { trigger, printer: progressPrinter(onProgress) });
+  const result = await syncApp(app, { trigger, watcher: progressWatcher(onProgress) });
   return { outcome: result.outcome, revision: result.revision, message: result.message };
 }
 
@@ -35,16 +41,12 @@ export function isFailedOutcome(outcome: string): boolean {
   return outcome === "failed" || outcome === "rolled-back";
 }
 
-// A StepPrinter that turns the sync's title ("shop: deploying 3f2a1c9 (main) over …") and step
-// starts into progress reports.
-export function progressPrinter(onProgress: SyncProgress): StepPrinter {
-  return {
-    title: (text) => {
-      const sha = /\bdeploying ([0-9a-f]{7,64})\b/.exec(text)?.[1];
-      if (sha) onProgress({ sha });
-    },
-    begin: (step) => onProgress({ step }),
-    end: () => {},
-    line: () => {},
+// The run's events as progress reports: the commit from the run's start, the step from each
+// step's start, the detail from its progress (cleared when the next step begins).
+export function progressWatcher(onProgress: SyncProgress): EventSink {
+  return (event) => {
+    if (event.type === "run" && event.sha) onProgress({ sha: event.sha });
+    else if (event.type === "step-begin") onProgress({ step: event.step, detail: "" });
+    else if (event.type === "step-progress") onProgress({ detail: event.text });
   };
 }

@@ -1,6 +1,7 @@
 // Writes that survive a power cut: file data and the directory entry both flushed.
 import { mkdir, open, rename } from "node:fs/promises";
 import path from "node:path";
+import { run } from "../system/run.js";
 
 // fsync a directory so a rename or unlink in it survives a power cut.
 export async function fsyncDir(dir: string): Promise<void> {
@@ -26,4 +27,10 @@ export async function writeDurably(file: string, text: string, mode = 0o644): Pr
   }
   await rename(temp, file);
   await fsyncDir(path.dirname(file));
+}
+
+// syncfs(2) on the filesystem holding dir: one call flushes every file a build wrote, however
+// many, where an fsync of each would cost a round trip per file.
+export async function flushFileSystem(dir: string): Promise<void> {
+  await run("sync", ["-f", dir]);
 }

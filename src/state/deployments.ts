@@ -22,6 +22,11 @@ export interface DeploymentRecord {
   migrated: boolean;
   dbRestored: boolean;
   keptCopy: string | null;
+  // The deployment's undo had begun: recovery goes back, whatever step it was in.
+  undoing: boolean;
+  // "blue-green" (the color it brings into service) or null (restart).
+  strategy: string | null;
+  color: string | null;
   pid: number | null;
   bootId: string | null;
 }
@@ -41,6 +46,9 @@ export interface DeploymentUpdate {
   migrated?: boolean;
   dbRestored?: boolean;
   keptCopy?: string;
+  undoing?: boolean;
+  strategy?: string;
+  color?: string;
 }
 
 // The kernel's id of this boot: a row written under another boot id belongs to a dead process.
@@ -127,6 +135,9 @@ export function updateDeployment(db: StateDb, id: number, update: DeploymentUpda
     migrated: "migrated",
     dbRestored: "db_restored",
     keptCopy: "kept_copy",
+    undoing: "undoing",
+    strategy: "strategy",
+    color: "color",
   };
   for (const [key, value] of Object.entries(update)) {
     const column = columns[key as keyof DeploymentUpdate];
@@ -166,6 +177,9 @@ interface DeploymentRow {
   migrated: number;
   db_restored: number;
   kept_copy: string | null;
+  undoing: number;
+  strategy: string | null;
+  color: string | null;
   pid: number | null;
   boot_id: string | null;
 }
@@ -187,6 +201,9 @@ function fromRow(row: DeploymentRow): DeploymentRecord {
     migrated: row.migrated === 1,
     dbRestored: row.db_restored === 1,
     keptCopy: row.kept_copy,
+    undoing: row.undoing === 1,
+    strategy: row.strategy,
+    color: row.color,
     pid: row.pid,
     bootId: row.boot_id,
   };

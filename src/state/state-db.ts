@@ -57,6 +57,12 @@ const MIGRATIONS: string[] = [
    ALTER TABLE deployments ADD COLUMN boot_id TEXT;
    ALTER TABLE deployments ADD COLUMN db_restored INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE deployments ADD COLUMN kept_copy TEXT;`,
+  // A failed deployment that has begun to undo itself (its undo runs the same named steps as a
+  // deploy, so the step alone no longer says which way it was going), and for blue-green, the
+  // strategy and the color the deployment brings into service.
+  `ALTER TABLE deployments ADD COLUMN undoing INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE deployments ADD COLUMN strategy TEXT;
+   ALTER TABLE deployments ADD COLUMN color TEXT;`,
 ];
 
 // Open (creating if needed) the state DB in WAL mode with synchronous=FULL: its records are

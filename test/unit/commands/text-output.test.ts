@@ -6,7 +6,7 @@ import type { CheckReport } from "../../../src/check/run-checks.js";
 import { renderReport } from "../../../src/commands/check.js";
 import { type AppHistory, renderHistory } from "../../../src/commands/history.js";
 import { type AppStatusWithDaemon, renderStatus } from "../../../src/commands/status.js";
-import type { DeploymentJson } from "../../../src/sync/deployment-view.js";
+import type { DeploymentJson } from "../../../src/views/deployment-view.js";
 import { ESC, unsafeIn, withoutColour } from "../output/terminal-text.js";
 
 const HOSTILE = "\x1b]0;pwned\x07\x1b[2J\u009b1;1H\u202e";

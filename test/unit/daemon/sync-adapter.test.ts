@@ -1,17 +1,31 @@
-// The sync adapter turns the sync's step printer into progress for STATUS=, and sorts outcomes.
+// The sync adapter turns the sync's events into progress for STATUS=, and sorts outcomes.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isFailedOutcome, progressPrinter } from "../../../src/daemon/sync-adapter.js";
+import {
+  isFailedOutcome,
+  progressWatcher,
+  type SyncProgressReport,
+} from "../../../src/daemon/sync-adapter.js";
 
-test("the title gives the commit, begin() the step; other output is ignored", () => {
-  const seen: { sha?: string; step?: string }[] = [];
-  const printer = progressPrinter((p) => seen.push(p));
-  printer.title("shop: deploying 3f2a1c9 (main) over 1b2c3d4");
-  printer.end("fetch", 120, "ok", "main -> 3f2a1c9");
-  printer.begin("build");
-  printer.line("shop: deployed 3f2a1c9 in 4.2s");
-  printer.title("shop: something else");
-  assert.deepEqual(seen, [{ sha: "3f2a1c9" }, { step: "build" }]);
+test("the run's start gives the commit, a step's start the step, its progress the detail", () => {
+  const seen: SyncProgressReport[] = [];
+  const watch = progressWatcher((p) => seen.push(p));
+  watch({ type: "run", app: "shop", kind: "deploy", sha: "3f2a1c9b0d1e", text: "shop: deploying" });
+  watch({ type: "step-end", app: "shop", step: "fetch", durationMs: 120, outcome: "ok" });
+  watch({ type: "step-begin", app: "shop", step: "drain" });
+  watch({
+    type: "step-progress",
+    app: "shop",
+    step: "drain",
+    text: "draining blue: 3 connections",
+  });
+  watch({ type: "said", app: "shop", text: "shop: deployed 3f2a1c9 in 4.2s" });
+  watch({ type: "run", app: "shop", kind: "recover", text: "shop: recovering" });
+  assert.deepEqual(seen, [
+    { sha: "3f2a1c9b0d1e" },
+    { step: "drain", detail: "" },
+    { detail: "draining blue: 3 connections" },
+  ]);
 });
 
 test("failed and rolled-back commits are marked; unreachable, noop and deployed are not", () => {

@@ -1,0 +1,32 @@
+// Which releases pruning deletes, and which one `agent rollback` goes back to.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { chooseReleasesToPrune, releaseBefore } from "../../../src/release/prune-choice.js";
+
+const r = (hour: number) =>
+  `20261123T${String(hour).padStart(2, "0")}0000Z-${"a".repeat(11)}${hour % 10}`;
+const eight = [1, 2, 3, 4, 5, 6, 7, 8].map(r);
+
+test("keeps the newest `keep` releases when the newest is live", () => {
+  assert.deepEqual(chooseReleasesToPrune(eight, r(8), 5), [r(1), r(2), r(3)]);
+});
+
+test("never prunes the live release or the one before it, even when old", () => {
+  // After a rollback to r(2), newer failed releases pile up on top of it.
+  assert.deepEqual(chooseReleasesToPrune(eight, r(2), 5), [r(3)]);
+});
+
+test("ignores names that are not releases (temporary dirs, stray files)", () => {
+  const names = [...eight, ".tmp-20261123T090000Z-bbbbbbbbbbbb", "notes.txt"];
+  assert.deepEqual(chooseReleasesToPrune(names, r(8), 5), [r(1), r(2), r(3)]);
+});
+
+test("nothing to prune at or below keep, or with no live release known", () => {
+  assert.deepEqual(chooseReleasesToPrune(eight.slice(0, 5), r(5), 5), []);
+  assert.deepEqual(chooseReleasesToPrune(eight, undefined, 6), [r(1), r(2)]);
+});
+
+test("releaseBefore: the previous release in deploy order, whatever the list order", () => {
+  assert.equal(releaseBefore([...eight].reverse(), r(5)), r(4));
+  assert.equal(releaseBefore(eight, r(1)), undefined);
+});
