@@ -7,12 +7,12 @@
 //
 // Written as root inside nginx's configuration directory, so never through a link, never into a
 // directory another user can write, and never half-written: nginx may read it at any moment.
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Color } from "../config/blue-green.js";
 import { NGINX_DIR } from "../config/blue-green-host.js";
 import { readSmallBytes } from "../fs/bounded-read.js";
 import { removeFileIn, replaceFileIn } from "../fs/durable.js";
+import { pinOrMakeChild } from "../fs/make-dir.js";
 import { isInside } from "../fs/path-inside.js";
 import { isTrusted, type PinnedDir, pinChild, pinDir, UnsafePathError } from "../fs/pinned-dir.js";
 import { printable } from "../output/sanitize.js";
@@ -173,35 +173,17 @@ async function openParent(
   }
 }
 
-// A subdirectory, made root's 0755 first when missing and `create` (mkdir's mode is cut by the
-// umask, and nginx's workers must be able to read through it).
+// A subdirectory; when missing, made (root's, 0755: nginx's workers read through it) if `create`.
 async function openChild(
   parent: PinnedDir,
   name: string,
   create: boolean,
 ): Promise<PinnedDir | undefined> {
+  if (create) return pinOrMakeChild(parent, name, 0o755);
   try {
     return await pinChild(parent, name);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    if (!create) return undefined;
-  }
-  const made = await mkdir(parent.at(name), 0o755).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code !== "EEXIST") throw error;
-      return false;
-    },
-  );
-  const child = await pinChild(parent, name);
-  try {
-    if (made) {
-      await child.handle.chmod(0o755);
-      await parent.handle.sync();
-    }
-    return child;
-  } catch (error) {
-    await child.close();
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
 }
