@@ -149,10 +149,12 @@ const healthSchema = z.strictObject({
 // Whether the block belongs to the app's strategy is checked with the app (strategyProblems).
 const blueGreenSchema = z.strictObject({
   ports: z.strictObject({ blue: port, green: port }),
-  // Under /etc/nginx (checked against the host in load.ts), so only root's proxy config is touched.
+  // Under /etc/nginx (checked against the host when loaded: blue-green-host.ts): only the
+  // proxy's own configuration, root's, is ever written.
   upstream_file: absolutePath,
   proxy: unitName(".service").default("nginx.service"),
   // Milliseconds; 0 means no limit: the old color is stopped only when its last connection ends.
+  // The default is DESIGN.md's example: long enough for a long poll, short of a stuck deploy.
   drain_timeout: durationValue("to wait for every connection to end").default(120_000),
   // Required: the switch is proven through the proxy, as clients reach the app.
   public_url: z.url({

@@ -94,6 +94,7 @@ export async function writeUpstream(
   root = NGINX_DIR,
 ): Promise<string | undefined> {
   const text = formatUpstream(target);
+  // With create, every missing directory is made: never undefined.
   const dir = (await openParent(file, root, true)) as PinnedDir;
   try {
     const name = path.basename(file);
