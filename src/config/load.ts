@@ -4,7 +4,9 @@ import path from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { ZodError } from "zod";
 import { ConfigError, type ConfigProblem, UsageError } from "../errors.js";
+import { isInside } from "../fs/path-inside.js";
 import { lookupGroupId, lookupUser } from "../system/accounts.js";
+import { blueGreenHostProblems } from "./blue-green-host.js";
 import { resolveConfigPath } from "./paths.js";
 import { type AppConfig, type Config, configSchema } from "./schema.js";
 
@@ -90,7 +92,8 @@ function lineOf(
   return undefined;
 }
 
-// Rules the schema cannot express: accounts exist here, paths stay inside their app.
+// Rules the schema cannot express: accounts exist here, paths stay inside their app, the proxy's
+// upstream file stays in the proxy's configuration.
 async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
   const problems: ConfigProblem[] = [];
   const dirs = new Map<string, string>();
@@ -115,7 +118,9 @@ async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
     }
     // The agent's own directories must stay root's: a DB beside them, or a permissions entry on
     // them, would have `--fix` hand one to the app user (repo/config is how root runs code).
-    const own = ["repo", "backups", ".staging", ".revisions"].map((d) => path.join(app.dir, d));
+    const own = ["repo", "backups", ".staging", ".revisions", "colors"].map((d) =>
+      path.join(app.dir, d),
+    );
     if (app.database) {
       const dbDir = path.dirname(app.database.path);
       const apps = Object.values(config.apps).map((a) => a.dir);
@@ -144,17 +149,13 @@ async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
         problems.push({
           path: `${at}.permissions.${i}.path`,
           message:
-            "must not be one of the agent's own directories (repo/, releases/, backups/, .staging/, .revisions/) or inside one of them but releases/",
+            "must not be one of the agent's own directories (repo/, releases/, backups/, .staging/, .revisions/, colors/) or inside one of them but releases/",
         });
       }
     });
   }
+  problems.push(...(await blueGreenHostProblems(config)));
   return problems;
-}
-
-export function isInside(dir: string, candidate: string): boolean {
-  const rel = path.relative(dir, candidate);
-  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel);
 }
 
 // Pick the app a command acts on: the named one, or the only one.

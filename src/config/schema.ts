@@ -2,6 +2,7 @@
 import { validate as isValidCron } from "node-cron";
 import * as z from "zod";
 import { branchNameProblem } from "../git/ref-name.js";
+import { healthUrlFor, PORT_PLACEHOLDER, strategyProblems } from "./blue-green.js";
 import { parseDuration } from "./duration.js";
 
 // A config is validated once or twice per process: compiling zod's validators with new Function
@@ -9,17 +10,22 @@ import { parseDuration } from "./duration.js";
 z.config({ jitless: true });
 
 // A duration: "60s", "5m", "1h" (a bare number means seconds), normalised to milliseconds.
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = typeof value === "number" ? value * 1000 : parseDuration(value);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a duration like "60s", "5m" or "1h", got ${JSON.stringify(value)}`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+// `zero` names what 0 means where a zero duration is allowed; elsewhere it is refused.
+const durationValue = (zero?: string) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms =
+      typeof value === "number" ? value * 1000 : value.trim() === "0" ? 0 : parseDuration(value);
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0 || (ms === 0 && !zero)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a duration like "60s", "5m" or "1h"${zero ? `, or 0 ${zero}` : ""}, got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const duration = durationValue();
 
 // An octal file mode written as "664" or "0664". An unquoted 664 is read as the same digits,
 // because that is what an operator who types it means.
@@ -63,6 +69,29 @@ const accountName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, {
 });
 
 const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http:// or https:// URL" });
+
+// The health URL: an http(s) URL, where `{port}` may stand for the whole port (filled in per
+// color by strategy blue-green; the strategy rules say when it must or must not be there).
+const healthUrl = z.string().superRefine((url, ctx) => {
+  // Filled in with two different ports, the URL must parse both times with exactly that port:
+  // "{port}" anywhere else (the path, "{port}0") is not the port.
+  const samples = [7, 8];
+  const filled = samples.map((port) => healthUrlFor(url, port));
+  if (!filled.every((u) => httpUrl.safeParse(u).success)) {
+    ctx.addIssue({ code: "custom", message: "expected an http:// or https:// URL" });
+  } else if (
+    url.includes(PORT_PLACEHOLDER) &&
+    !filled.every((u, i) => new URL(u).port === String(samples[i]))
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${PORT_PLACEHOLDER} must stand for the whole port, as in http://127.0.0.1:${PORT_PLACEHOLDER}/health`,
+    });
+  }
+});
+
+const PORT = "expected a TCP port from 1 to 65535";
+const port = z.number({ error: PORT }).int(PORT).min(1, PORT).max(65535, PORT);
 
 const cron = z.string().refine((expr) => isValidCron(expr), {
   message: 'expected a cron expression like "*/15 * * * *" (5 fields, or 6 with seconds first)',
@@ -109,10 +138,32 @@ const databaseSchema = z.strictObject({
 });
 
 const healthSchema = z.strictObject({
-  url: httpUrl,
+  url: healthUrl,
   version_field: z.string().min(1).default("version"),
   requests: positiveInt.max(1000).default(20),
   timeout: duration.default(5_000),
+});
+
+// Strategy blue-green (DESIGN.md): where each color listens, the upstream file the agent writes
+// for the proxy, the proxy's unit, how long the old color may drain, and the URL through the proxy.
+// Whether the block belongs to the app's strategy is checked with the app (strategyProblems).
+const blueGreenSchema = z.strictObject({
+  ports: z.strictObject({ blue: port, green: port }),
+  // Under /etc/nginx (checked against the host when loaded: blue-green-host.ts): only the
+  // proxy's own configuration, root's, is ever written.
+  upstream_file: absolutePath,
+  proxy: unitName(".service").default("nginx.service"),
+  // Milliseconds; 0 means no limit: the old color is stopped only when its last connection ends.
+  // The default is DESIGN.md's example: long enough for a long poll, short of a stuck deploy.
+  drain_timeout: durationValue("to wait for every connection to end").default(120_000),
+  // Required: the switch is proven through the proxy, as clients reach the app.
+  public_url: z.url({
+    protocol: /^https?$/,
+    error: (issue) =>
+      issue.input === undefined
+        ? "required: the health URL through the proxy, e.g. http://127.0.0.1/health"
+        : "expected an http:// or https:// URL",
+  }),
 });
 
 const permissionSchema = z.strictObject({
@@ -122,10 +173,12 @@ const permissionSchema = z.strictObject({
   group: accountName.optional(),
 });
 
-export const appSchema = z.strictObject({
+const appFields = z.strictObject({
   dir: absolutePath,
+  strategy: z.enum(["restart", "blue-green"]).default("restart"),
   service: unitName(".service"),
   socket: unitName(".socket").optional(),
+  blue_green: blueGreenSchema.optional(),
   user: accountName.default("www-data"),
   group: accountName.default("www-data"),
   repo: repoSchema,
@@ -144,6 +197,17 @@ export const appSchema = z.strictObject({
   poll: duration.optional(),
 });
 
+// The strategy rules run whenever the keys they read are valid, even when others are not, so
+// every problem of the file is listed at once.
+const STRATEGY_KEYS: PropertyKey[] = ["strategy", "service", "socket", "blue_green", "health"];
+
+export const appSchema = appFields.superRefine(
+  (app, ctx) => {
+    for (const problem of strategyProblems(app)) ctx.addIssue({ code: "custom", ...problem });
+  },
+  { when: (payload) => !payload.issues.some((i) => STRATEGY_KEYS.includes(i.path?.[0] ?? "")) },
+);
+
 const listenAddress = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected "host:port"')
@@ -161,3 +225,5 @@ export type Config = z.output<typeof configSchema>;
 export type AppConfigFields = z.output<typeof appSchema>;
 // An app's configuration together with its name, as every command receives it.
 export type AppConfig = AppConfigFields & { name: string };
+export type BlueGreenConfig = z.output<typeof blueGreenSchema>;
+export type HealthConfig = z.output<typeof healthSchema>;

@@ -1,6 +1,7 @@
 // The directories of an app that must be root's alone: the app directory itself, repo/,
-// releases/, backups/, .staging/ and .revisions/. If the app user could write one of them it could swap
-// `current`, plant git config that root runs on the next fetch, or read every backup.
+// releases/, backups/, .staging/, .revisions/ and colors/. If the app user could write one of them
+// it could swap `current` or a color's release, plant git config that root runs on the next
+// fetch, or read every backup.
 import { closeSync, fstatSync, lstatSync } from "node:fs";
 import path from "node:path";
 import { describeKind, lstatInDir, openEntry } from "../fs/entry.js";
@@ -52,7 +53,14 @@ export async function agentDirProblems(layout: AppLayout): Promise<DirProblem[]>
 
 // The agent's directories inside the app directory.
 function agentSubdirs(layout: AppLayout): string[] {
-  return [layout.repo, layout.releases, layout.backups, layout.staging, layout.revisions];
+  return [
+    layout.repo,
+    layout.releases,
+    layout.backups,
+    layout.staging,
+    layout.revisions,
+    layout.colors,
+  ];
 }
 
 // Throw when any agent directory is not root's: nothing may be deployed into such a layout.

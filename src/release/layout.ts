@@ -19,6 +19,8 @@ export interface AppLayout {
   staging: string;
   // The agent's record of each release's commit (see readRevisionRecord).
   revisions: string;
+  // Strategy blue-green: the release and port of each color (see src/release/colors.ts).
+  colors: string;
 }
 
 export function appLayout(app: Pick<AppConfig, "dir">): AppLayout {
@@ -31,6 +33,7 @@ export function appLayout(app: Pick<AppConfig, "dir">): AppLayout {
     backups: path.join(app.dir, "backups"),
     staging: path.join(app.dir, ".staging"),
     revisions: path.join(app.dir, ".revisions"),
+    colors: path.join(app.dir, "colors"),
   };
 }
 
@@ -133,21 +136,23 @@ export async function readRevisionFile(layout: AppLayout, name: string): Promise
   return text;
 }
 
-// The release `current` names, if it names one: releases/<release name>, relative or absolute.
-export async function currentTarget(layout: AppLayout): Promise<string | undefined> {
-  // Read through the pinned app directory: `current` is root's, the path above it need not be.
+// The release a link of the agent's (`current`, colors/<color>) names, if it names one:
+// releases/<release name>, relative or absolute.
+async function releaseLinkTarget(layout: AppLayout, link: string): Promise<string | undefined> {
+  // Read through the pinned directory holding the link: the link is root's, the path above it
+  // need not be.
   let target: string;
   try {
-    const dir = walkToDir(layout.dir);
+    const dir = walkToDir(path.dirname(link));
     try {
-      target = readlinkSync(`/proc/self/fd/${dir.fd}/${path.basename(layout.current)}`);
+      target = readlinkSync(`/proc/self/fd/${dir.fd}/${path.basename(link)}`);
     } finally {
       closeSync(dir.fd);
     }
   } catch {
     return undefined;
   }
-  const dir = path.resolve(path.dirname(layout.current), target);
+  const dir = path.resolve(path.dirname(link), target);
   const name = path.basename(dir);
   return path.dirname(dir) === layout.releases && RELEASE_NAME.test(name) ? name : undefined;
 }
@@ -155,7 +160,16 @@ export async function currentTarget(layout: AppLayout): Promise<string | undefin
 // The release `current` points at, with its REVISION; undefined when there is none (or it is not
 // a release with a readable commit id).
 export async function readLiveRelease(layout: AppLayout): Promise<LiveRelease | undefined> {
-  const name = await currentTarget(layout);
+  return readReleaseLink(layout, layout.current);
+}
+
+// The release a link of the agent's points at, with its commit read as for the live release;
+// undefined when there is none.
+export async function readReleaseLink(
+  layout: AppLayout,
+  link: string,
+): Promise<LiveRelease | undefined> {
+  const name = await releaseLinkTarget(layout, link);
   if (!name) return undefined;
   try {
     const revision = await readRevision(layout, name);

@@ -22,9 +22,9 @@ export async function showUnit(unit: string, properties: string[]): Promise<Unit
   return props;
 }
 
-// systemctl start/stop/restart; systemctl itself waits for the job to finish.
+// systemctl start/stop/restart/reload; systemctl itself waits for the job to finish.
 export async function unitAction(
-  action: "start" | "stop" | "restart" | "reset-failed",
+  action: "start" | "stop" | "restart" | "reload" | "reset-failed",
   unit: string,
   timeoutMs = 120_000,
 ): Promise<void> {

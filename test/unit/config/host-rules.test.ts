@@ -48,6 +48,7 @@ test("a DB directly in the app directory, or in repo/, backups/ or .staging/, is
     "/srv/shop/repo/shop.db",
     "/srv/shop/backups/x/shop.db",
     "/srv/shop/.staging/shop.db",
+    "/srv/shop/colors/shop.db",
   ]) {
     const found = await problems({ database: { path: db } });
     assert.equal(found.length, 1, db);
@@ -73,6 +74,8 @@ test("permissions on the agent's directories or inside repo/ are refused; inside
     "/srv/shop/repo/config",
     "/srv/shop/releases",
     "/srv/shop/backups",
+    "/srv/shop/colors",
+    "/srv/shop/colors/blue.env",
   ]) {
     const found = await problems({ permissions: [{ path: p, mode: "644" }] });
     assert.equal(found.length, 1, p);

@@ -44,7 +44,7 @@ test("showUnit: options first, then -- and the unit", async () => {
 });
 
 test("unitAction: the verb, then -- and the unit", async () => {
-  for (const action of ["start", "stop", "restart", "reset-failed"] as const) {
+  for (const action of ["start", "stop", "restart", "reload", "reset-failed"] as const) {
     await unitAction(action, "shop@blue.service");
     assert.deepEqual(lastArgv(), [action, "--", "shop@blue.service"]);
   }
