@@ -54,9 +54,10 @@ export async function openAppSession(
     if (healthy) await sweepDebris(app, layout, log);
     // Install the start hold now, whatever this run goes on to do: the boot sync and CLI runs
     // may write /etc, the sandboxed daemon may not, and its first deploy then finds it there.
-    await ensureHoldDropIn(app).catch((error: unknown) =>
-      log.warn({ err: error }, "start hold not installed; a deploy will try again"),
-    );
+    if (app.strategy !== "blue-green")
+      await ensureHoldDropIn(app).catch((error: unknown) =>
+        log.warn({ err: error }, "start hold not installed; a deploy will try again"),
+      );
     const opened = db;
     const close = async () => {
       opened.close();

@@ -46,8 +46,16 @@ export function nginxReport(output: string): string[] {
 // Test the whole nginx configuration as nginx will load it, upstream file included. The reload
 // must never be the test: a reload of a broken configuration is refused by nginx's master in its
 // log only, and `systemctl reload` still succeeds.
+//
+// The test runs as a transient service of PID 1's, not as our child: `nginx -t` opens every log
+// file and temp path for writing, which the daemon's sandbox (ProtectSystem=strict) refuses, and
+// it must judge the configuration as nginx.service will run it, not as our sandbox sees it.
 export async function testProxyConfig(): Promise<void> {
-  const result = await run("nginx", ["-t"], { timeoutMs: TEST_TIMEOUT_MS, reject: false });
+  const result = await run(
+    "systemd-run",
+    ["--wait", "--pipe", "--quiet", "--collect", "--service-type=exec", "--", "nginx", "-t"],
+    { timeoutMs: TEST_TIMEOUT_MS, reject: false },
+  );
   if (result.exitCode === 0 && !result.timedOut) return;
   const lines = nginxReport(result.stderr || result.stdout);
   if (result.timedOut) {

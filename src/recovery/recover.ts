@@ -1,5 +1,6 @@
 // Finish what a sync that died midway left: bring the app to a verified release before anything
 // else runs. Called with the app's lock held, so every `running` row belongs to a dead process.
+import { isBlueGreen } from "../config/blue-green.js";
 import type { AppConfig } from "../config/schema.js";
 import type { EventSink } from "../deploy/events.js";
 import { notInterruptible } from "../deploy/interruption.js";
@@ -20,6 +21,7 @@ import {
 import type { StateDb } from "../state/state-db.js";
 import { startStep, switchStep, verifyStep } from "../steps/service-steps.js";
 import { planRecovery, type RecoveryPlan } from "./recovery-plan.js";
+import { settleColors } from "./settle-colors.js";
 
 // Recover every interrupted deployment of the app (normally at most one). Returns false when
 // the app could not be brought to a verified release: nothing more should be deployed on top.
@@ -66,10 +68,13 @@ async function recoverOne(
     progress: freshProgress(),
   };
   run.log.warn({ deployment: dep.id, step: dep.step, plan: plan.kind }, `sync ${why}: recovering`);
-  const text = `${app.name}: sync #${dep.id} was ${why}; recovering (${plan.kind})`;
+  const blueGreen = dep.strategy === "blue-green" && isBlueGreen(app);
+  const how2 = blueGreen ? "settling the colors" : plan.kind;
+  const text = `${app.name}: sync #${dep.id} was ${why}; recovering (${how2})`;
   emit({ type: "run", app: app.name, kind: "recover", sha: dep.revision ?? undefined, text });
   try {
-    const outcome = await carryOut(run, plan);
+    const outcome =
+      blueGreen && isBlueGreen(app) ? await settleColors(run, app, dep) : await carryOut(run, plan);
     finishDeployment(db, dep.id, outcome, why);
     return true;
   } catch (error) {

@@ -1,14 +1,20 @@
 // `agent restore`: put a DB backup back, with the app stopped, then start and verify.
 import { lstat } from "node:fs/promises";
 import path from "node:path";
+import { colorUnit, isBlueGreen } from "../config/blue-green.js";
 import type { AppConfig } from "../config/schema.js";
 import type { EventSink } from "../deploy/events.js";
 import type { Interruption } from "../deploy/interruption.js";
 import { rememberResult, type SyncResult } from "../deploy/result.js";
-import { openAppSession } from "../deploy/session.js";
+import { type AppSession, openAppSession } from "../deploy/session.js";
 import { ExitCode, StepError, UsageError } from "../errors.js";
+import { servingColor } from "../proxy/serving.js";
+import { otherColor } from "../release/colors.js";
 import { readLiveRelease } from "../release/layout.js";
 import { listBackups } from "../sqlite/backup-files.js";
+import { colorRunning } from "../steps/color-steps.js";
+import { stopUnit } from "../steps/stop.js";
+import { colorView } from "../strategies/color-view.js";
 import { putBack } from "./put-back.js";
 
 // Restore `backup` (a file name in backups/, a path, or by default the newest backup); the DB
@@ -31,7 +37,7 @@ export async function restoreApp(
     const file = await chooseBackup(session.layout.backups, db.path, options.backup);
     return rememberResult(
       session.db,
-      await putBack(session, {
+      await putBack(await restoreTarget(session), {
         trigger: "restore",
         title: `${app.name}: restoring ${path.basename(db.path)} from ${path.basename(file)}`,
         live,
@@ -43,6 +49,19 @@ export async function restoreApp(
   } finally {
     await session.close();
   }
+}
+
+// What a restore stops and starts. A blue-green app is restored with both colors stopped (both
+// write the DB): the one that does not serve is stopped first, and the serving one is then
+// stopped, restored under and started again like a restart app's service.
+async function restoreTarget(session: AppSession): Promise<AppSession> {
+  const { app } = session;
+  if (!isBlueGreen(app)) return session;
+  const serving = await servingColor(app);
+  if (!serving) throw new StepError("rollback", `${app.name}: no color serves yet`);
+  const other = otherColor(serving);
+  if (await colorRunning(app, other)) await stopUnit(colorUnit(app.service, other));
+  return { ...session, app: colorView(app, serving) };
 }
 
 // The backup to restore: as named (a file in backups/, by name or path), else the newest one.

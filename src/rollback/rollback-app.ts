@@ -1,6 +1,7 @@
 // `agent rollback`: back to the previous (or a named) release; the DB goes back to the backup
 // taken when that release was left, if the releases since changed it.
 import path from "node:path";
+import { isBlueGreen } from "../config/blue-green.js";
 import type { AppConfig } from "../config/schema.js";
 import type { EventSink } from "../deploy/events.js";
 import type { Interruption } from "../deploy/interruption.js";
@@ -14,6 +15,7 @@ import { listReleases, releaseInfo } from "../release/releases.js";
 import { fileExists } from "../sqlite/db-files.js";
 import { databaseChangedSince, deploymentLeaving } from "../state/deployments.js";
 import { type PutBackPlan, putBack } from "./put-back.js";
+import { rollbackColors } from "./rollback-colors.js";
 
 // Roll the app back; exit codes as sync (0 back and verified, 1 failed and still on the release
 // that was live, 2 even that failed, 75 locked).
@@ -30,6 +32,9 @@ export async function rollbackApp(
     const live = await readLiveRelease(session.layout);
     if (!live) throw new StepError("rollback", `${app.name} has no live release to roll back from`);
     const target = await chooseTarget(session, live, options.to);
+    if (isBlueGreen(app)) {
+      return rememberResult(session.db, await rollbackColors(session, app, live, target));
+    }
     const plan: PutBackPlan = {
       trigger: "rollback",
       title: `${app.name}: rolling back to ${shortSha(target.revision)} (${target.name}) from ${shortSha(live.revision)}`,

@@ -26,7 +26,8 @@ import { runHook } from "./hooks.js";
 export function buildStep(run: DeployRun): Promise<string> {
   return runStep(run, "build", async (note) => {
     const name = await buildRelease(run, note);
-    await ensureHoldDropIn(run.app);
+    // Blue-green never stops the serving color to switch: its colors need no hold.
+    if (run.app.strategy !== "blue-green") await ensureHoldDropIn(run.app);
     return name;
   });
 }

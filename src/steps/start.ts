@@ -21,7 +21,7 @@ export async function startService(app: AppConfig): Promise<void> {
 // rollback's start), so a few quick deploys would leave the app stopped. Only in that case is the
 // counter cleared (reset-failed) and the start tried once more, with a warning; a crash loop of
 // the app itself is still bounded, since only these starts clear it.
-async function deliberateStart(unit: string): Promise<void> {
+export async function deliberateStart(unit: string): Promise<void> {
   try {
     await unitAction("start", unit);
   } catch (error) {

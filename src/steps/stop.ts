@@ -16,15 +16,21 @@ const DRAIN_MS = 30_000;
 // and clients queue. Returns how many processes were stopped.
 export async function stopService(app: AppConfig): Promise<number> {
   await placeHold(app);
-  const { ControlGroup: cgroup = "" } = await showUnit(app.service, ["ControlGroup"]);
+  return stopUnit(app.service);
+}
+
+// Stop one unit and wait until its cgroup holds no process of the app (a blue-green color, which
+// has no hold: the other color serves meanwhile). Returns how many processes were stopped.
+export async function stopUnit(unit: string): Promise<number> {
+  const { ControlGroup: cgroup = "" } = await showUnit(unit, ["ControlGroup"]);
   const before = (await appPids(cgroup)).length;
-  await unitAction("stop", app.service);
+  await unitAction("stop", unit);
   if (await drained(cgroup, DRAIN_MS)) return before;
   // KillMode=process or a worker ignoring SIGTERM past the unit's timeout: finish the job.
-  await run("systemctl", ["kill", "--signal=SIGKILL", "--", app.service], { reject: false });
+  await run("systemctl", ["kill", "--signal=SIGKILL", "--", unit], { reject: false });
   if (await drained(cgroup, 10_000)) return before;
   const left = await appPids(cgroup);
-  throw new Error(`${app.service} stopped but processes remain in its cgroup: ${left.join(" ")}`);
+  throw new Error(`${unit} stopped but processes remain in its cgroup: ${left.join(" ")}`);
 }
 
 // Poll until the cgroup has no app process, or give up after timeoutMs.

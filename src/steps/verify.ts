@@ -2,7 +2,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { type CheckReport, runChecks } from "../check/run-checks.js";
 import type { AppConfig } from "../config/schema.js";
-import { appLayout, readLiveRelease } from "../release/layout.js";
+import { appLayout, type LiveRelease, readLiveRelease } from "../release/layout.js";
 import { showUnit } from "../system/systemd.js";
 
 // The checks that decide whether a release is up, named as `agent check` names them.
@@ -12,14 +12,21 @@ const POLL_MS = 250;
 
 // Poll the verify checks until all are ok, or fail after verify.timeout with what was still
 // wrong. A unit that has already failed will not recover by waiting: fail at once.
-export async function verifyRelease(app: AppConfig, revision: string): Promise<string> {
-  const live = await readLiveRelease(appLayout(app));
+//
+// `expected` is the release to prove when it is not `current`'s: a blue-green color verified on
+// its own port before the proxy sends it any traffic.
+export async function verifyRelease(
+  app: AppConfig,
+  revision: string,
+  expected?: LiveRelease,
+): Promise<string> {
+  const live = expected ?? (await readLiveRelease(appLayout(app)));
   if (live?.revision !== revision) {
     throw new Error(`current points at ${live?.revision ?? "nothing"}, expected ${revision}`);
   }
   const deadline = Date.now() + app.verify.timeout;
   for (;;) {
-    const report = await runChecks(app, { only: VERIFY_CHECKS });
+    const report = await runChecks(app, { only: VERIFY_CHECKS, expected });
     const missing = VERIFY_CHECKS.filter((name) => !report.checks.some((c) => c.name === name));
     // Without these checks there is no proof of health: never report success by default.
     if (missing.length > 0) throw new Error(`no ${missing.join(", ")} check available`);

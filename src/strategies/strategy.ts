@@ -13,6 +13,6 @@ export interface Strategy {
 // The app's strategy. Each is imported on first use: a host without blue-green apps never
 // loads its code.
 export async function strategyFor(app: AppConfig): Promise<Strategy> {
-  void app;
+  if (app.strategy === "blue-green") return (await import("./blue-green.js")).blueGreen;
   return (await import("./restart.js")).restart;
 }

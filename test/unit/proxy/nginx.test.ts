@@ -27,13 +27,19 @@ const EMERG = [
 ];
 
 // Fakes first on PATH: systemctl records each call and answers `show` from a file; nginx runs
-// the shell snippet in another file.
+// the shell snippet in another file; systemd-run runs what follows its "--" in the foreground,
+// as `--wait --pipe` does.
 before(() => {
   writeFileSync(
     path.join(dir, "systemctl"),
     `#!/bin/sh\nprintf '%s ' "$@" >> '${argvFile}'\necho >> '${argvFile}'\n[ "$1" = show ] && cat '${showFile}'\nexit 0\n`,
   );
   writeFileSync(path.join(dir, "nginx"), `#!/bin/sh\n. '${nginxFile}'\n`);
+  writeFileSync(
+    path.join(dir, "systemd-run"),
+    '#!/bin/sh\nwhile [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n',
+  );
+  chmodSync(path.join(dir, "systemd-run"), 0o755);
   chmodSync(path.join(dir, "systemctl"), 0o755);
   chmodSync(path.join(dir, "nginx"), 0o755);
   process.env.PATH = `${dir}:${savedPath ?? ""}`;
