@@ -56,13 +56,18 @@ describe("blue-green harness on a real machine", { skip }, () => {
     assert.equal(await unitProperty(machine, "nginx.service", "UnitFileState"), "disabled");
   });
 
-  test("provisioning starts nothing and leaves colors and the upstream to the agent", async () => {
-    ({ sha } = await provisionBlueGreen(machine, { release: true }));
+  test("provisioning starts nothing and deploys nothing: that is the agent's first sync", async () => {
+    sha = await provisionBlueGreen(machine);
     const layout = await machine.sh(`
+      test "$(git --git-dir=/srv/shop/repo rev-parse refs/heads/main)" = "${sha}"
+      test -z "$(ls -A /srv/shop/releases)"
+      test ! -e /srv/shop/current
       test ! -e /srv/shop/colors
       test ! -e ${UPSTREAM_FILE}
-      test "$(cat /srv/shop/current/REVISION)" = "${sha}"
-      test "$(sqlite3 /srv/shop/shared/shop.db 'PRAGMA journal_mode')" = wal
+      # As the app user: a root connection could leave root-owned -wal/-shm files behind.
+      db() { runuser -u www-data -- sqlite3 /srv/shop/shared/shop.db "$1"; }
+      test "$(db 'PRAGMA journal_mode')" = wal
+      db 'SELECT COUNT(*) FROM orders' >/dev/null
       test "$(readlink /etc/nginx/sites-enabled/shop)" = /etc/nginx/sites-available/shop
       test ! -e /etc/nginx/sites-enabled/default
       grep -q 'strategy: blue-green' ${AGENT_CONFIG_PATH}`);
@@ -73,7 +78,12 @@ describe("blue-green harness on a real machine", { skip }, () => {
   });
 
   test("by hand, blue serves through nginx: /health answers via the proxy", async () => {
-    await startBlueGreenByHand(machine, "blue");
+    const release = await startBlueGreenByHand(machine, "blue");
+    const links = await machine.sh(`
+      test "$(readlink /srv/shop/colors/blue)" = "../releases/$(basename ${release})"
+      test "$(readlink /srv/shop/current)" = "releases/$(basename ${release})"
+      test "$(cat /srv/shop/colors/blue.env)" = PORT=8001`);
+    assert.equal(links.exitCode, 0, links.stderr);
     const answer = await machine.exec(["curl", "-sfi", "--max-time", "5", PUBLIC_HEALTH_URL], {
       reject: true,
     });

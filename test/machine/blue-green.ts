@@ -106,36 +106,18 @@ export interface BlueGreenOptions {
   source?: string;
   // Overrides merged over BLUE_GREEN_CONFIG; false writes no agent.yaml at all.
   config?: ShopConfigOverrides | false;
-  // Also build the first release of the remote's tip and point `current` at it, as on a host
-  // deployed before (default false: a fresh host, whose first release the agent builds).
-  release?: boolean;
 }
 
-export interface BlueGreenProvisioned {
-  // Full sha of the tip of main on the remote.
-  sha: string;
-  // The release `current` points at, when opts.release was set.
-  releaseDir?: string;
-}
-
-// Everything on disk, as root; $1 = app sources, $2 = "release" or not. Prints "<sha> [<rel>]".
-// Without a release, the DB is migrated from a throwaway export of the same commit.
+// Everything on disk, as root; $1 = app sources. Prints the sha of the remote's tip. No release
+// yet, so the DB is migrated from a throwaway export of that commit.
 const PROVISION_SCRIPT = `${LAYOUT_FUNCTIONS}
 make_remote "$1"
 make_app_dir
-if [ "$2" = release ]; then
-  build_release
-  migrate_db "$rel"
-  publish_current
-  echo "$sha $rel"
-else
-  src=$(mktemp -d)
-  git --git-dir="$app/repo" archive "$sha" | tar -x -C "$src"
-  chown -R www-data:www-data "$src"
-  migrate_db "$src"
-  rm -rf "$src"
-  echo "$sha"
-fi
+src=$(mktemp -d)
+git --git-dir="$app/repo" archive "$sha" | tar -x -C "$src"
+chown -R www-data:www-data "$src"
+migrate_db "$src"
+rm -rf "$src"
 
 # The operator's nginx: the shop site instead of Debian's default one, enabled for boot but not
 # started (it cannot be yet: the upstream file it includes is the agent's to write).
@@ -143,15 +125,17 @@ rm -f /etc/nginx/sites-enabled/default
 ln -sfn ${NGINX_SITE_PATH} /etc/nginx/sites-enabled/shop
 systemctl daemon-reload
 systemctl enable --quiet nginx.service
+echo "$sha"
 `;
 
-// Lay out the blue-green shop: remote, repo/, shared/ with a WAL database (and optionally the
-// first release), shop@.service, the nginx site and agent.yaml. Nothing is started, and there
-// are no colors/ and no upstream file: the agent's first `agent sync` makes them.
+// Lay out the blue-green shop on a fresh host: remote, repo/, shared/ with a WAL database,
+// shop@.service, the nginx site and agent.yaml. Nothing is started and nothing deployed: no
+// release, no current, no colors/ and no upstream file, which the agent's first `agent sync`
+// makes. Returns the full sha of the remote's tip (main).
 export async function provisionBlueGreen(
   machine: Machine,
   opts: BlueGreenOptions = {},
-): Promise<BlueGreenProvisioned> {
+): Promise<string> {
   await machine.writeFile(SHOP_TEMPLATE_UNIT_PATH, SHOP_TEMPLATE_UNIT, 0o644);
   await machine.writeFile(NGINX_SITE_PATH, NGINX_SITE, 0o644);
   if (opts.config !== false) {
@@ -168,40 +152,47 @@ export async function provisionBlueGreen(
       `set -euo pipefail\n${PROVISION_SCRIPT}`,
       "provision-blue-green",
       opts.source ?? SAMPLE_APP_GUEST,
-      opts.release ? "release" : "",
     ],
     { reject: true, timeoutMs: 60_000 },
   );
-  const [sha, releaseDir] = result.stdout.trim().split("\n").at(-1)?.split(" ") ?? [];
-  if (!sha) throw new Error(`provision printed no sha: ${result.stdout}`);
-  return releaseDir ? { sha, releaseDir } : { sha };
+  const sha = result.stdout.trim().split("\n").at(-1) ?? "";
+  if (!/^[0-9a-f]{40}$/.test(sha)) throw new Error(`provision printed no sha: ${result.stdout}`);
+  return sha;
 }
 
-// What the agent's first blue-green deploy does, by hand, with the live release (`current`):
-// point the color at it, give it its port, start it and wait for its health, then route nginx
-// to it (upstream file, nginx -t, start or reload). Only for the harness's self-test: the tests
-// of the strategy let the agent do this.
-export async function startBlueGreenByHand(machine: Machine, color: Color): Promise<void> {
+// A first blue-green deploy of the remote's tip, by hand, as the agent will do it: build the
+// release, point the color at it, give it its port, start it and wait for its health, route
+// nginx to it (upstream file, nginx -t, start or reload), then publish current. The DB needs no
+// migration (provisioning ran them). Only for the harness's self-test: the strategy's tests let
+// the agent do this. Returns the release directory.
+export async function startBlueGreenByHand(machine: Machine, color: Color): Promise<string> {
   const port = BLUE_GREEN_PORTS[color];
-  await machine.sh(
-    `cd ${SHOP_DIR}
-     release=$(readlink current) || { echo "no live release (provision with release: true)" >&2; exit 1; }
-     install -d -m 755 colors
+  const built = await machine.sh(
+    `${LAYOUT_FUNCTIONS}
+     sha=$(git --git-dir="$app/repo" rev-parse refs/heads/main)
+     build_release
+     install -d -m 755 "$app/colors"
      # Relative and swapped by rename, like current.
-     ln -s "../$release" colors/${color}.new && mv -T colors/${color}.new colors/${color}
-     printf 'PORT=%s\\n' ${port} > colors/${color}.env
-     systemctl start shop@${color}.service`,
+     ln -s "../releases/$name" "$app/colors/${color}.new"
+     mv -T "$app/colors/${color}.new" "$app/colors/${color}"
+     printf 'PORT=%s\\n' ${port} > "$app/colors/${color}.env"
+     systemctl start shop@${color}.service
+     echo "$sha $name"`,
     { reject: true },
   );
-  const sha = (await machine.readFile(`${COLORS_DIR}/${color}/REVISION`)).trim();
+  const [sha = "", name = ""] = built.stdout.trim().split("\n").at(-1)?.split(" ") ?? [];
   await waitForHealth(machine, sha, 30_000, colorHealthUrl(color));
   await machine.sh(
-    `install -d -m 755 "$(dirname ${UPSTREAM_FILE})"
+    `${LAYOUT_FUNCTIONS}
+     install -d -m 755 "$(dirname ${UPSTREAM_FILE})"
      printf 'server 127.0.0.1:%s;\\n' ${port} > ${UPSTREAM_FILE}.new
      mv -T ${UPSTREAM_FILE}.new ${UPSTREAM_FILE}
      nginx -t -q
-     systemctl reload-or-restart nginx.service`,
+     systemctl reload-or-restart nginx.service
+     name=${name}
+     publish_current`,
     { reject: true },
   );
   await waitForHealth(machine, sha, 30_000, PUBLIC_HEALTH_URL);
+  return `${SHOP_DIR}/releases/${name}`;
 }
