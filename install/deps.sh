@@ -8,8 +8,14 @@ cd "$(dirname "$0")/.."
 # util-linux (flock(1) takes the app locks), libsystemd-dev for sd-notify's native addon, a C++
 # toolchain and python3 for node-gyp (better-sqlite3 builds from source: no prebuilt downloads).
 packages=(git curl sqlite3 util-linux libsystemd-dev python3 make g++)
-# Test and demo needs: the real app server and framework the sample app runs on.
-if [[ "${1:-}" == "--dev" ]]; then packages+=(gunicorn python3-flask iproute2 util-linux); fi
+# Test and demo needs: the real app server and framework the sample app runs on, and the real
+# proxy the blue-green strategy switches (Debian 12's `nginx` is the server itself; nginx-light,
+# -core and -full only add module sets).
+dev=false
+if [[ "${1:-}" == "--dev" ]]; then
+  dev=true
+  packages+=(gunicorn python3-flask iproute2 util-linux nginx)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -20,9 +26,39 @@ if ((${#missing[@]} > 0)); then
     echo "deps: need root to apt-get install ${missing[*]}" >&2
     exit 1
   fi
+  if $dev; then
+    # Test machines boot on an overlay of this root: hold their host lock (LOCK_PATH in
+    # test/machine/paths.ts) until nginx is disabled below, so that no machine runs while
+    # packages change under it, and none boots between nginx's postinst enabling it and the
+    # removal of that link.
+    exec 9>/run/deploy-agent-test-machine.lock
+    if ! flock -n 9; then
+      echo "deps: waiting for the test machine running on this host to finish" >&2
+      flock -w 1800 9 || { echo "deps: the test machine lock was held for 30 min" >&2; exit 1; }
+    fi
+  fi
   echo "deps: installing Debian packages: ${missing[*]}"
   apt-get update -qq
+  # Packages with a service (nginx) start it from their maintainer scripts unless policy-rc.d
+  # says no (exit 101). Nothing may start here: tests start what they need in their machines.
+  # An admin's own policy is kept aside meanwhile.
+  policy=/usr/sbin/policy-rc.d
+  saved=$policy.deploy-agent-saved
+  restore_policy() { if [[ -e $saved ]]; then mv -f "$saved" "$policy"; else rm -f "$policy"; fi; }
+  if [[ -e $policy ]]; then mv "$policy" "$saved"; fi
+  trap restore_policy EXIT
+  printf '#!/bin/sh\n# install/deps.sh of deploy-agent: nothing starts during its apt-get\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  restore_policy
+  trap - EXIT
+fi
+if $dev; then
+  # nginx's postinst enables it (deb-systemd-helper): every machine booted on this root would
+  # start it with the default site. Tests start nginx themselves, with their own site. Removed on
+  # every run, so a link that reappears (by hand, by a reinstall) is undone too.
+  rm -f /etc/systemd/system/*.wants/nginx.service
+  exec 9>&-
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)

@@ -10,6 +10,7 @@ import {
   type ShopConfigOverrides,
   shopConfigYaml,
 } from "./shop-config.js";
+import { GIT, LAYOUT_FUNCTIONS } from "./shop-layout.js";
 
 export {
   AGENT_CONFIG_PATH,
@@ -28,9 +29,6 @@ export { startWriter, stopWriter, type Writer, type WriterReport } from "./write
 
 // The fixture as the machine sees it, through the read-only bind of the checkout.
 export const SAMPLE_APP_GUEST = `${GUEST_REPO}/test/fixtures/sample-app`;
-
-// Commits made by tests get a fixed identity; the machine has no git config of its own.
-const GIT = "git -c user.name=deploy-agent-test -c user.email=test@deploy-agent.invalid";
 
 export const SHOP_UNIT = `[Unit]
 Description=Shop sample app (gunicorn + Flask + SQLite)
@@ -70,50 +68,12 @@ export interface Provisioned {
 }
 
 // Everything on disk, as root; $1 = app sources. Prints "<sha> <release dir>" last.
-const PROVISION_SCRIPT = `
-src=$1 app=${SHOP_DIR} remote=${SHOP_REMOTE}
-work=$(mktemp -d)
-cp -a "$src"/. "$work"/
-rm -rf "$work"/__pycache__ "$work"/instance "$work"/.env "$work"/REVISION "$work"/.git
-mkdir -p "$(dirname "$remote")"
-git init -q --bare -b main "$remote"
-cd "$work"
-${GIT} init -q -b main
-${GIT} add -A
-${GIT} commit -q -m "Sample shop app"
-${GIT} push -q "$remote" main
-cd /
-rm -rf "$work"
-
-install -d -m 755 "$app" "$app/releases" "$app/backups"
-git clone -q --mirror "$remote" "$app/repo"
-sha=$(git --git-dir="$app/repo" rev-parse refs/heads/main)
-name=$(date -u +%Y%m%dT%H%M%SZ)-\${sha:0:12}
-rel=$app/releases/$name
-mkdir "$rel"
-git --git-dir="$app/repo" archive "$sha" | tar -x -C "$rel"
-printf '%s\\n' "$sha" > "$rel/REVISION"
-
-install -d -o www-data -g www-data -m 775 "$app/shared"
-install -o www-data -g www-data -m 600 /dev/null "$app/shared/.env"
-printf 'SECRET_KEY=deploy-agent-test\\n' > "$app/shared/.env"
-ln -s "$app/shared/.env" "$rel/.env"
-# Hooks run as the app user inside the release, so it owns the release.
-chown -R www-data:www-data "$rel"
-
-cd "$rel"
-runuser -u www-data -- env DB_PATH=${SHOP_DB} /usr/bin/python3 migrate.py
-runuser -u www-data -- /usr/bin/python3 -c '
-import sqlite3, sys
-mode = sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL").fetchone()[0]
-sys.exit(0 if mode == "wal" else "journal_mode is " + mode)' ${SHOP_DB}
-chown www-data:www-data ${SHOP_DB}
-chmod 664 ${SHOP_DB}
-cd /
-
-# current is relative and swapped by rename, as the agent does it.
-ln -s "releases/$name" "$app/current.new"
-mv -T "$app/current.new" "$app/current"
+const PROVISION_SCRIPT = `${LAYOUT_FUNCTIONS}
+make_remote "$1"
+make_app_dir
+build_release
+migrate_db "$rel"
+publish_current
 echo "$sha $rel"
 `;
 
@@ -154,9 +114,10 @@ export interface Health {
   pid: number;
 }
 
-// GET /health from inside the machine; undefined when the app does not answer.
-export async function health(machine: Machine): Promise<Health | undefined> {
-  const result = await machine.exec(["curl", "-sf", "--max-time", "2", SHOP_HEALTH_URL]);
+// GET /health (or another health URL, e.g. one color's or the proxy's) from inside the machine;
+// undefined when the app does not answer.
+export async function health(machine: Machine, url = SHOP_HEALTH_URL): Promise<Health | undefined> {
+  const result = await machine.exec(["curl", "-sf", "--max-time", "2", url]);
   if (result.exitCode !== 0) return undefined;
   try {
     return JSON.parse(result.stdout) as Health;
@@ -165,19 +126,20 @@ export async function health(machine: Machine): Promise<Health | undefined> {
   }
 }
 
-// Wait until /health answers (and reports version, when given); returns the answer.
+// Wait until /health (or url) answers (and reports version, when given); returns the answer.
 export async function waitForHealth(
   machine: Machine,
   version?: string,
   timeoutMs = 30_000,
+  url = SHOP_HEALTH_URL,
 ): Promise<Health> {
   return machine.waitFor(
     async () => {
-      const answer = await health(machine);
+      const answer = await health(machine, url);
       return answer && (version === undefined || answer.version === version) ? answer : undefined;
     },
     timeoutMs,
-    { what: `shop /health${version ? ` to report ${version}` : ""}`, intervalMs: 200 },
+    { what: `${url}${version ? ` to report ${version}` : ""}`, intervalMs: 200 },
   );
 }
 

@@ -44,15 +44,20 @@ export function shopAppConfig(): ConfigObject {
   };
 }
 
-// The whole configuration file as an object.
-export function shopConfig(overrides: ShopConfigOverrides = {}): ConfigObject {
-  const app = merge(shopAppConfig(), overrides.app ?? {});
-  return merge({ apps: { shop: app } }, overrides.root ?? {});
+// The whole configuration file as an object; each set of overrides is merged in turn, so a
+// variant of the app (e.g. blue-green) is one set and a test's own changes another on top.
+export function shopConfig(...overrides: ShopConfigOverrides[]): ConfigObject {
+  let config: ConfigObject = { apps: { shop: shopAppConfig() } };
+  for (const layer of overrides) {
+    config = merge(config, { apps: { shop: layer.app ?? {} } });
+    config = merge(config, layer.root ?? {});
+  }
+  return config;
 }
 
 // The configuration file as YAML text, ready for machine.writeFile(AGENT_CONFIG_PATH, ...).
-export function shopConfigYaml(overrides: ShopConfigOverrides = {}): string {
-  return stringify(shopConfig(overrides));
+export function shopConfigYaml(...overrides: ShopConfigOverrides[]): string {
+  return stringify(shopConfig(...overrides));
 }
 
 // Whether a value is a plain mapping (not an array or null).
