@@ -21,3 +21,12 @@ export function formatAge(ms: number): string {
   if (s < 86_400) return `${Math.floor(s / 3600)}h`;
   return `${Math.floor(s / 86_400)}d`;
 }
+
+// A moment as a clock on this host reads it, "12:01", for "since when" in a summary; the details
+// keep the full time. Anything that is not a time is shown as it is.
+export function formatClock(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(at.getHours())}:${two(at.getMinutes())}`;
+}

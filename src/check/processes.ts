@@ -4,7 +4,8 @@ import type { AppConfig } from "../config/schema.js";
 import { printable } from "../output/sanitize.js";
 import { cgroupPids } from "../system/cgroup.js";
 import { listProcesses, type ProcessInfo } from "../system/processes.js";
-import { isStray, selfAndAncestors } from "./strays.js";
+import { showUnit } from "../system/systemd.js";
+import { isStray, selfAndAncestors, siblingColorUnits } from "./strays.js";
 import type { Check, CheckOutcome } from "./types.js";
 import { readUnitState, type UnitState, unitStateOf } from "./unit-state.js";
 
@@ -23,6 +24,14 @@ export interface UnitProcesses {
   others: number[];
   strays: StrayProcess[];
   program: string | null;
+  // Units running the same app beside this one (a blue-green app's other color), with their
+  // processes: the app's own, not strays.
+  siblings?: SiblingUnit[];
+}
+
+export interface SiblingUnit {
+  unit: string;
+  pids: number[];
 }
 
 export interface ProcessGroups {
@@ -45,14 +54,19 @@ export async function inspectUnitProcesses(
   state?: UnitState,
 ): Promise<UnitProcesses> {
   const unit = state ?? (await readUnitState(app.service));
-  const [members, procs, realDir] = await Promise.all([
+  const [members, siblings, procs, realDir] = await Promise.all([
     cgroupPids(unit.controlGroup),
+    readSiblings(unit.unit),
     listProcesses(),
     realpath(app.dir).catch(() => app.dir),
   ]);
   const inUnit = new Set(members);
   const groups = groupUnitProcesses(procs.filter((p) => inUnit.has(p.pid)));
-  const exclude = new Set([...inUnit, ...selfAndAncestors(procs)]);
+  const exclude = new Set([
+    ...inUnit,
+    ...siblings.flatMap((s) => s.pids),
+    ...selfAndAncestors(procs),
+  ]);
   const strays = unit.program
     ? procs
         .filter((p) =>
@@ -60,6 +74,7 @@ export async function inspectUnitProcesses(
             program: unit.program as string,
             appDirs: [...new Set([app.dir, realDir])],
             controlGroup: unit.controlGroup,
+            siblingGroups: siblings.map((s) => s.controlGroup),
             exclude,
           }),
         )
@@ -71,7 +86,22 @@ export async function inspectUnitProcesses(
     ...groups,
     strays,
     program: unit.program ?? null,
+    ...(siblings.length > 0
+      ? { siblings: siblings.map(({ unit, pids }) => ({ unit, pids })) }
+      : {}),
   };
+}
+
+// The sibling units' cgroups and members (see siblingColorUnits); none for most units, at no cost.
+async function readSiblings(
+  unit: string,
+): Promise<{ unit: string; controlGroup: string; pids: number[] }[]> {
+  return Promise.all(
+    siblingColorUnits(unit).map(async (sibling) => {
+      const { ControlGroup: controlGroup = "" } = await showUnit(sibling, ["ControlGroup"]);
+      return { unit: sibling, controlGroup, pids: await cgroupPids(controlGroup) };
+    }),
+  );
 }
 
 // Split a cgroup's processes into masters (whose parent is outside the cgroup: what systemd

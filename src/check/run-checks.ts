@@ -1,8 +1,16 @@
 // Run an app's health checks concurrently and fold them into one report.
 import type { AppConfig } from "../config/schema.js";
 import { appLayout, type LiveRelease } from "../release/layout.js";
-import { allChecks } from "./registry.js";
-import { type CheckContext, type CheckResult, type CheckStatus, worstStatus } from "./types.js";
+import { COLOR_CHECKS, checkSubject, noServingColor } from "./check-subject.js";
+import { checksFor } from "./registry.js";
+import {
+  type Check,
+  type CheckContext,
+  type CheckOutcome,
+  type CheckResult,
+  type CheckStatus,
+  worstStatus,
+} from "./types.js";
 
 // The checks that change the host under --fix.
 const REPAIRING = new Set(["permissions"]);
@@ -25,26 +33,30 @@ export interface RunChecksOptions {
 }
 
 // Run every (or the selected) check once. A check that throws is reported as unknown with its
-// error, never allowed to take the others down with it.
+// error, never allowed to take the others down with it. A blue-green app is judged by the color
+// that serves (check-subject.ts), read once for all the checks of the run.
 export async function runChecks(
   app: AppConfig,
   options: RunChecksOptions = {},
 ): Promise<CheckReport> {
   const started = performance.now();
+  const subject = await checkSubject(app);
   const ctx: CheckContext = {
-    app,
+    app: subject.app,
     layout: appLayout(app),
     fix: !!options.fix,
     changes: [],
     expected: options.expected,
+    blueGreen: subject.blueGreen,
   };
+  const candidates = checksFor(app);
   const selected = options.only
-    ? allChecks.filter((c) => options.only?.includes(c.name))
-    : allChecks;
-  const runOne = async (check: (typeof allChecks)[number]): Promise<CheckResult> => {
+    ? candidates.filter((c) => options.only?.includes(c.name))
+    : candidates;
+  const runOne = async (check: Check): Promise<CheckResult> => {
     const t0 = performance.now();
     try {
-      const outcome = await check.run(ctx);
+      const outcome = await runCheck(check, ctx);
       return { name: check.name, ...outcome, durationMs: Math.round(performance.now() - t0) };
     } catch (error) {
       return {
@@ -70,4 +82,12 @@ export async function runChecks(
     changes: ctx.changes,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+// One check on the run's subject; a check that judges a running instance of a blue-green app with
+// no serving color says why rather than judging something that does not serve.
+function runCheck(check: Check, ctx: CheckContext): Promise<CheckOutcome> {
+  const bg = ctx.blueGreen;
+  if (bg && !bg.serving && COLOR_CHECKS.has(check.name)) return Promise.resolve(noServingColor(bg));
+  return check.run(ctx);
 }

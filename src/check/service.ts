@@ -14,7 +14,7 @@ export const serviceCheck: Check = {
   name: "service",
   async run(ctx) {
     const state = await unitStateOf(ctx);
-    const previous = swapRememberedRestarts(ctx.app.name, state.nRestarts);
+    const previous = swapRememberedRestarts(ctx.app.name, state.unit, state.nRestarts);
     return evaluateService(state, previous);
   },
 };
@@ -69,16 +69,28 @@ export function restartsSince(previous: number | undefined, current: number | un
   return current - previous;
 }
 
+// Where a unit's NRestarts is remembered. The counter is the unit's own: an app with one unit keeps
+// the key it always had; each instance (a blue-green app's colors, shop@blue.service) has its own,
+// so a switch to the other color never reads as restarts.
+export function restartsMemoryKey(unit: string): string {
+  return unit.includes("@") ? `${MEMORY_KEY}:${unit}` : MEMORY_KEY;
+}
+
 // Remember this check's NRestarts and return the previous one. Best-effort: without a state DB
 // (not root, read-only disk) the check still judges everything else.
-function swapRememberedRestarts(app: string, current: number | undefined): number | undefined {
+function swapRememberedRestarts(
+  app: string,
+  unit: string,
+  current: number | undefined,
+): number | undefined {
   if (current === undefined) return undefined;
+  const key = restartsMemoryKey(unit);
   try {
     const db = openStateDb();
     try {
-      const previous = recall(db, app, MEMORY_KEY);
+      const previous = recall(db, app, key);
       // Unchanged is the common case: skip the write and its fsync (the state DB is FULL sync).
-      if (previous !== String(current)) remember(db, app, MEMORY_KEY, String(current));
+      if (previous !== String(current)) remember(db, app, key, String(current));
       return previous === undefined ? undefined : Number(previous);
     } finally {
       db.close();

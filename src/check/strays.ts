@@ -1,5 +1,6 @@
 // Which processes are copies of the app running outside its unit ("strays").
 import path from "node:path";
+import { COLORS, colorUnit } from "../config/blue-green.js";
 import { inCgroup, type ProcessInfo } from "../system/processes.js";
 import { programOf } from "./unit-state.js";
 
@@ -10,6 +11,8 @@ export interface StrayCriteria {
   appDirs: string[];
   // The unit's cgroup; empty when the unit has none (stopped).
   controlGroup: string;
+  // The cgroups of the units that run the same app beside it (siblingColorUnits): never strays.
+  siblingGroups?: string[];
   // PIDs that are the unit's by cgroup.procs, this agent, or the agent's ancestors.
   exclude: ReadonlySet<number>;
 }
@@ -24,11 +27,25 @@ export interface StrayCriteria {
 export function isStray(proc: ProcessInfo, criteria: StrayCriteria): boolean {
   if (criteria.exclude.has(proc.pid)) return false;
   if (criteria.controlGroup && inCgroup(proc, criteria.controlGroup)) return false;
+  if (criteria.siblingGroups?.some((group) => group && inCgroup(proc, group))) return false;
   const [file, ...args] = proc.argv;
   if (!file || programOf(file, args) !== criteria.program) return false;
   return criteria.appDirs.some(
     (dir) => isUnder(proc.cwd, dir) || proc.argv.some((arg) => mentionsDir(arg, dir)),
   );
+}
+
+// The units besides `unit` that run the same app: for one color of a blue-green app (as colorView
+// names it, shop@blue.service) the other color's instance, which runs the same program from the
+// same directory while it drains or before it is stopped, and is never a stray. The color is read
+// from the unit's name because the deploy's verify step judges a color on its own, as a restart
+// app that knows nothing of the other. Any other unit has none.
+export function siblingColorUnits(unit: string): string[] {
+  const match = /^([^@]+)@([^@]+)\.service$/.exec(unit);
+  const color = COLORS.find((c) => c === match?.[2]);
+  if (!match || !color) return [];
+  const template = `${match[1]}@.service`;
+  return COLORS.filter((c) => c !== color).map((c) => colorUnit(template, c));
 }
 
 // True when `candidate` is `dir` or inside it.

@@ -1,6 +1,7 @@
 // The contract every health check implements: a name and run(ctx) → status, summary, details.
 import type { AppConfig } from "../config/schema.js";
 import type { AppLayout, LiveRelease } from "../release/layout.js";
+import type { BlueGreenSubject } from "./check-subject.js";
 
 export type CheckStatus = "ok" | "warning" | "critical" | "unknown";
 
@@ -16,6 +17,7 @@ export interface CheckResult extends CheckOutcome {
 }
 
 export interface CheckContext {
+  // The app as the checks judge it: for a blue-green app, its serving color (see check-subject.ts).
   app: AppConfig;
   layout: AppLayout;
   // --fix: repair what is safely repairable and record each change in `changes`.
@@ -24,6 +26,9 @@ export interface CheckContext {
   // The release whose REVISION the answers must carry, when it is not `current`'s (a blue-green
   // color verified on its own port before the proxy sends it traffic).
   expected?: LiveRelease;
+  // A blue-green app as configured, and which color serves; absent for a restart app (and for one
+  // color verified on its own, which the deploy hands in as a restart app: colorView).
+  blueGreen?: BlueGreenSubject;
 }
 
 export interface Check {
@@ -40,4 +45,9 @@ export function worstStatus(statuses: CheckStatus[]): CheckStatus {
     (worst, s) => (SEVERITY[s] > SEVERITY[worst] ? s : worst),
     "ok",
   );
+}
+
+// How bad a status is in that order, for sorting the worst first.
+export function severity(status: CheckStatus): number {
+  return SEVERITY[status];
 }

@@ -1,5 +1,7 @@
 // `agent status [APP] [--json]`: live release, branch, service, lock, last sync, last check,
 // next check, and the daemon's own state.
+import { isStopped } from "../check/color-state.js";
+import { formatClock } from "../check/format.js";
 import { type LoadedConfig, loadConfig, selectApp } from "../config/load.js";
 import type { AppConfig } from "../config/schema.js";
 import {
@@ -12,6 +14,7 @@ import { printableData } from "../output/sanitize.js";
 import { colourStatus, formatDuration } from "../output/table.js";
 import { openStateDb } from "../state/state-db.js";
 import { type AppStatus, appStatus } from "../views/app-status.js";
+import type { BlueGreenStatus } from "../views/colors-status.js";
 import { deploymentLines } from "../views/deployment-view.js";
 
 export interface StatusOptions {
@@ -76,6 +79,7 @@ export function renderStatus(raw: AppStatusWithDaemon, daemonActive: boolean): s
     s.app,
     row("live", s.live ? `${s.live.release} since ${s.live.since}` : "no live release"),
     row("branch", `${s.branch.name} at ${short(s.branch.head)}${behind}`),
+    ...(s.strategy === "blue-green" ? colorRows(s) : []),
     row(
       "service",
       `${s.service.unit} ${s.service.active} (${s.service.sub}), main pid ${s.service.mainPid}, ${s.service.processes} processes`,
@@ -120,6 +124,29 @@ export function renderStatus(raw: AppStatusWithDaemon, daemonActive: boolean): s
     row("next check", s.nextCheck ?? (daemonActive ? "-" : "- (the daemon is not running)")),
   );
   return lines.map((l) => l.trimEnd()).join("\n");
+}
+
+// "serving  green :8002 (release …)", then what the other color does: idle, draining, or left
+// running after its drain (which `agent check` warns about).
+export function colorRows(s: BlueGreenStatus): string[] {
+  if (!s.color) {
+    return [row("serving", s.upstreamError ?? "no color serves yet: run agent sync")];
+  }
+  const serving = s.colors[s.color];
+  const rows = [row("serving", `${s.color} :${serving.port} (release ${serving.release ?? "-"})`)];
+  const otherName = s.color === "blue" ? "green" : "blue";
+  const other = s.colors[otherName];
+  const n = `${other.connections} connection${other.connections === 1 ? "" : "s"}`;
+  if (s.drain?.color === otherName) {
+    rows.push(row("draining", `${otherName}: ${n} since ${formatClock(s.drain.since)}`));
+  } else if (isStopped(other.state) || other.state === "unknown") {
+    rows.push(row("idle", `${otherName} ${other.state === "failed" ? "failed" : "stopped"}`));
+  } else {
+    rows.push(
+      row("running", `${otherName} ${other.state}: ${n}, its drain ended (agent sync stops it)`),
+    );
+  }
+  return rows;
 }
 
 function row(label: string, value: string): string {

@@ -5,6 +5,7 @@ import { appLayout, readLiveRelease } from "../release/layout.js";
 import { listChecks } from "../state/check-records.js";
 import type { StateDb } from "../state/state-db.js";
 import { liveLockHolder } from "../system/lock.js";
+import { readStrategyStatus } from "../views/colors-status.js";
 import type { AppWork } from "./app-work.js";
 import { lastVerdict } from "./check-history.js";
 import type { DaemonState } from "./daemon-state.js";
@@ -72,17 +73,20 @@ async function syncRunning(ctx: StatusApiContext, app: string): Promise<boolean>
   return ctx.work.syncBusy(app) || (await liveLockHolder(app)) !== undefined;
 }
 
-// Everything the token-protected status shows for one app.
+// Everything the token-protected status shows for one app: for a blue-green app also which color
+// serves, each color's release, state and connections, and the drain in progress.
 async function describeApp(ctx: StatusApiContext, app: AppConfig) {
   const view = ctx.state.view(app.name);
-  const [live, holder] = await Promise.all([
+  const [live, holder, strategy] = await Promise.all([
     readLiveRelease(appLayout(app)),
     liveLockHolder(app.name),
+    readStrategyStatus(app, ctx.db),
   ]);
   const last = listChecks(ctx.db, app.name, 1)[0];
   const poll = readPollMemory(ctx.db, app.name);
   return {
     app: app.name,
+    ...strategy,
     activity: view?.activity ?? "idle",
     live: live ? { release: live.name, revision: live.revision } : null,
     lock: holder ? { command: holder.command, pid: holder.pid, since: holder.since } : null,

@@ -1,4 +1,5 @@
-// What `agent status` reports about one app: live release, branch, service, lock, last runs.
+// What `agent status` reports about one app: live release, branch, service, lock, last runs; for a
+// blue-green app also which color serves and what the other one does.
 import { lstat } from "node:fs/promises";
 import type { AppConfig } from "../config/schema.js";
 import { countCommitsBetween, resolveCommit } from "../git/revisions.js";
@@ -11,9 +12,12 @@ import { holdPlaced } from "../steps/hold.js";
 import { appPids } from "../steps/stop.js";
 import { type LockHolder, liveLockHolder } from "../system/lock.js";
 import { showUnit } from "../system/systemd.js";
+import { readStrategyStatus, type StrategyStatus } from "./colors-status.js";
 import { type DeploymentJson, recentDeployments } from "./deployment-view.js";
 
-export interface AppStatus {
+export type AppStatus = AppStatusFields & StrategyStatus;
+
+interface AppStatusFields {
   app: string;
   live: { release: string; revision: string; since: string } | null;
   branch: { name: string; head: string | null; commitsAhead: number | null };
@@ -38,15 +42,23 @@ export async function appStatus(app: AppConfig, db: StateDb): Promise<AppStatus>
     head && live
       ? await countCommitsBetween(layout.repo, live.revision, head).catch(() => null)
       : null;
-  const unit = await showUnit(app.service, ["ActiveState", "SubState", "MainPID", "ControlGroup"]);
+  const strategy = await readStrategyStatus(app, db);
+  // A blue-green app's service is a template, which never runs: the serving color's unit is what
+  // runs the live release.
+  const service =
+    strategy.strategy === "blue-green" && strategy.color
+      ? strategy.colors[strategy.color].unit
+      : app.service;
+  const unit = await showUnit(service, ["ActiveState", "SubState", "MainPID", "ControlGroup"]);
   const lock = (await liveLockHolder(app.name)) ?? null;
   const lastSync = recall(db, app.name, "last_sync");
   return {
     app: app.name,
+    ...strategy,
     live: live ? { release: live.name, revision: live.revision, since } : null,
     branch: { name: app.repo.branch, head: head ?? null, commitsAhead: ahead },
     service: {
-      unit: app.service,
+      unit: service,
       active: unit.ActiveState ?? "unknown",
       sub: unit.SubState ?? "unknown",
       mainPid: Number(unit.MainPID ?? 0),

@@ -1,7 +1,12 @@
 // Judging the unit's state: active, failed, stopped, restart-looping.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { evaluateService, RESTART_LOOP, restartsSince } from "../../../src/check/service.js";
+import {
+  evaluateService,
+  RESTART_LOOP,
+  restartsMemoryKey,
+  restartsSince,
+} from "../../../src/check/service.js";
 import type { UnitState } from "../../../src/check/unit-state.js";
 
 function unit(fields: Partial<UnitState> = {}): UnitState {
@@ -71,5 +76,19 @@ describe("restartsSince", () => {
     assert.equal(restartsSince(5, 0), 0);
     assert.equal(restartsSince(undefined, 5), 0);
     assert.equal(restartsSince(5, undefined), 0);
+  });
+});
+
+describe("restartsMemoryKey", () => {
+  test("an app's one unit keeps the key it always had", () => {
+    assert.equal(restartsMemoryKey("shop.service"), "service.nrestarts");
+  });
+
+  test("each color counts its own restarts: a switch between them is not a restart", () => {
+    assert.equal(restartsMemoryKey("shop@blue.service"), "service.nrestarts:shop@blue.service");
+    assert.notEqual(
+      restartsMemoryKey("shop@blue.service"),
+      restartsMemoryKey("shop@green.service"),
+    );
   });
 });

@@ -7,6 +7,7 @@ import {
   mentionsDir,
   type StrayCriteria,
   selfAndAncestors,
+  siblingColorUnits,
 } from "../../../src/check/strays.js";
 import type { ProcessInfo } from "../../../src/system/processes.js";
 
@@ -100,5 +101,39 @@ describe("selfAndAncestors", () => {
     );
     const cycle = [proc({ pid: 5, ppid: 6 }), proc({ pid: 6, ppid: 5 })];
     assert.deepEqual([...selfAndAncestors(cycle, 5)].sort(), [5, 6]);
+  });
+});
+
+describe("siblingColorUnits", () => {
+  test("a color's instance has the other color as its sibling", () => {
+    assert.deepEqual(siblingColorUnits("shop@blue.service"), ["shop@green.service"]);
+    assert.deepEqual(siblingColorUnits("shop@green.service"), ["shop@blue.service"]);
+  });
+
+  test("a plain unit, or an instance that is not a color, has none", () => {
+    assert.deepEqual(siblingColorUnits("shop.service"), []);
+    assert.deepEqual(siblingColorUnits("shop@main.service"), []);
+    assert.deepEqual(siblingColorUnits("shop@.service"), []);
+  });
+});
+
+describe("isStray beside a sibling color", () => {
+  const blue: StrayCriteria = {
+    ...criteria,
+    controlGroup: "/system.slice/system-shop.slice/shop@blue.service",
+    siblingGroups: ["/system.slice/system-shop.slice/shop@green.service"],
+  };
+
+  test("the other color's gunicorn, draining from the same directory, is not a stray", () => {
+    const green = proc({ cgroup: "/system.slice/system-shop.slice/shop@green.service" });
+    assert.equal(isStray(green, blue), false);
+  });
+
+  test("a gunicorn outside both colors still is", () => {
+    assert.equal(isStray(proc({}), blue), true);
+  });
+
+  test("a stopped sibling (no cgroup) excuses nothing", () => {
+    assert.equal(isStray(proc({ cgroup: "" }), { ...blue, siblingGroups: [""] }), true);
   });
 });

@@ -105,6 +105,7 @@ describe("renderStatus (agent status)", () => {
   test("the live release, lock holder, last deployment and daemon text are printable", () => {
     const status: AppStatusWithDaemon = {
       app: "shop",
+      strategy: "restart",
       live: {
         release: `20261123T101500Z-${HOSTILE}`,
         revision: HOSTILE,
