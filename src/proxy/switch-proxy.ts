@@ -10,8 +10,14 @@ import { restoreUpstream, writeUpstream } from "./upstream-file.js";
 
 // Point the upstream file at `color`, test, reload. A configuration nginx refuses (the operator's
 // site broken, say) puts the file back as it was and throws: nothing is reloaded, and the color
-// that served keeps serving. Returns a one-line account.
-export async function switchProxy(app: BlueGreenApp, color: Color): Promise<string> {
+// that served keeps serving. `accepted` is called once nginx has accepted the new file: from then
+// on, whatever fails, the file names the new color and undoing means switching back.
+// Returns a one-line account.
+export async function switchProxy(
+  app: BlueGreenApp,
+  color: Color,
+  accepted: () => void = () => {},
+): Promise<string> {
   const { upstream_file: file, proxy, ports } = app.blue_green;
   const previous = await writeUpstream(file, { app: app.name, color, port: ports[color] });
   try {
@@ -20,6 +26,7 @@ export async function switchProxy(app: BlueGreenApp, color: Color): Promise<stri
     await restoreUpstream(file, previous);
     throw error;
   }
+  accepted();
   const how = await reloadProxy(proxy);
   await bootWith(app, color);
   return `${file} -> 127.0.0.1:${ports[color]} (${color}), nginx -t ok, ${proxy} ${how}`;

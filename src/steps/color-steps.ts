@@ -63,8 +63,11 @@ export function verifyColorStep(run: DeployRun, app: BlueGreenApp, color: Color)
 // "switch": new connections go to `color` (switchProxy: upstream file, nginx -t, reload).
 export function switchProxyStep(run: DeployRun, app: BlueGreenApp, color: Color): Promise<void> {
   return runStep(run, "switch", async (note) => {
-    run.progress.switched = true;
-    note(await switchProxy(app, color));
+    note(
+      await switchProxy(app, color, () => {
+        run.progress.switched = true;
+      }),
+    );
   });
 }
 

@@ -42,6 +42,8 @@ WorkingDirectory=${COLORS_DIR}/%i
 EnvironmentFile=${COLORS_DIR}/%i.env
 Environment=DB_PATH=${SHOP_DB}
 Environment=PYTHONUNBUFFERED=1
+# Threads: a long stream and normal requests are served by the same worker (gunicorn.conf.py).
+Environment=GUNICORN_WORKER_CLASS=gthread
 ExecStart=/usr/bin/gunicorn -c gunicorn.conf.py app:app
 # SIGTERM to the master only, which stops its workers gracefully; stragglers get SIGKILL.
 KillMode=mixed
