@@ -2,9 +2,11 @@
 // its verify timeout passes. Bounded by the restart budget, so it can never loop.
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CheckReport, runChecks } from "../check/run-checks.js";
+import { colorUnit, isBlueGreen } from "../config/blue-green.js";
 import type { AppConfig } from "../config/schema.js";
 import { describeError, LockHeldError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { servingColor } from "../proxy/serving.js";
 import type { StateDb } from "../state/state-db.js";
 import { acquireLock } from "../system/lock.js";
 import { unitAction } from "../system/systemd.js";
@@ -33,11 +35,12 @@ export async function restartOnCritical(
       log.warn({ service: app.service }, "restart skipped: budget spent (2 per hour)");
       return undefined;
     }
-    log.warn({ service: app.service }, "restarting after critical");
+    const service = await unitToRestart(app);
+    log.warn({ service }, "restarting after critical");
     try {
-      await unitAction("restart", app.service, app.verify.timeout);
+      await unitAction("restart", service, app.verify.timeout);
     } catch (error) {
-      log.error({ service: app.service, error: describeError(error) }, "restart failed");
+      log.error({ service, error: describeError(error) }, "restart failed");
     }
     return await recheck(app);
   } finally {
@@ -54,4 +57,12 @@ async function recheck(app: AppConfig): Promise<CheckReport> {
     const report = await runChecks(app);
     if (report.status !== "critical" || Date.now() >= deadline) return report;
   }
+}
+
+// The unit that serves: the app's service, or for a blue-green app the serving color's instance
+// (the template itself cannot be restarted).
+async function unitToRestart(app: AppConfig): Promise<string> {
+  if (!isBlueGreen(app)) return app.service;
+  const serving = await servingColor(app);
+  return serving ? colorUnit(app.service, serving) : app.service;
 }

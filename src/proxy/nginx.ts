@@ -3,6 +3,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { printable } from "../output/sanitize.js";
 import { cgroupPids } from "../system/cgroup.js";
+import { readProcess } from "../system/processes.js";
 import { run } from "../system/run.js";
 import { showUnit, unitAction } from "../system/systemd.js";
 
@@ -106,6 +107,7 @@ export async function reloadProxy(unit: string): Promise<"reloaded" | "started">
       `${unit} was reloaded but started no new workers within ${RELOAD_TIMEOUT_MS / 1000}s: nginx did not apply the configuration (its error log says why)`,
     );
   }
+  await oldWorkersStopAccepting(before);
   return "reloaded";
 }
 
@@ -117,6 +119,24 @@ async function newProcessAppears(controlGroup: string, before: Set<number>): Pro
     await delay(RELOAD_POLL_MS);
   }
   return false;
+}
+
+// For a moment after a reload both generations of workers accept connections: the new ones start
+// before the master tells the old ones to stop. Wait until every old worker has gone or calls
+// itself "worker process is shutting down" (nginx sets that title as it closes its listening
+// sockets), so that what follows (the public verify) sees only the new configuration. Old workers
+// keep their open connections (a stream) until those end; that is the drain's business.
+async function oldWorkersStopAccepting(before: Set<number>): Promise<void> {
+  const deadline = Date.now() + RELOAD_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const olds = await Promise.all([...before].map(readProcess));
+    const accepting = olds.filter((p) => {
+      const title = p?.argv.join(" ") ?? "";
+      return title.includes("worker process") && !title.includes("shutting down");
+    });
+    if (accepting.length === 0) return;
+    await delay(RELOAD_POLL_MS);
+  }
 }
 
 function isUp(activeState: string | undefined): boolean {

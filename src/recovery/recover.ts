@@ -67,9 +67,9 @@ async function recoverOne(
     release: dep.toRelease ?? undefined,
     progress: freshProgress(),
   };
-  run.log.warn({ deployment: dep.id, step: dep.step, plan: plan.kind }, `sync ${why}: recovering`);
   const blueGreen = dep.strategy === "blue-green" && isBlueGreen(app);
   const how2 = blueGreen ? "settling the colors" : plan.kind;
+  run.log.warn({ deployment: dep.id, step: dep.step, plan: how2 }, `sync ${why}: recovering`);
   const text = `${app.name}: sync #${dep.id} was ${why}; recovering (${how2})`;
   emit({ type: "run", app: app.name, kind: "recover", sha: dep.revision ?? undefined, text });
   try {

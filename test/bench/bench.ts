@@ -23,8 +23,12 @@ async function main(): Promise<void> {
       sections.push(noopSyncLines(await benchNoopSync(machine)));
       sections.push(deploySplitLines(await benchDeploySplit(machine)));
     });
-    // Lost requests during a deploy: the app's own listener, then a socket unit, fresh machines.
-    const load = [await benchDeployUnderLoad(false), await benchDeployUnderLoad(true)];
+    // Lost requests during a deploy: the app's own listener, a socket unit, blue-green.
+    const load = [
+      await benchDeployUnderLoad("restart"),
+      await benchDeployUnderLoad("socket"),
+      await benchDeployUnderLoad("blue-green"),
+    ];
     sections.push(loadLines(load));
     // Daemon memory over 200 checks at one per second (about 3.5 minutes).
     sections.push(daemonLines(await benchDaemonMemory()));

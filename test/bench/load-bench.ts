@@ -1,8 +1,17 @@
-// Requests lost during a deploy under steady load, with the app listening itself and behind a
-// systemd socket unit. Each variant gets a fresh machine: one deploy of a commit with a
-// migration while several clients GET /health all along.
-import { startLoad } from "../machine/load.js";
-import { provisionShop, pushCommit, waitForHealth } from "../machine/sample-app.js";
+// Requests lost during a deploy under steady load: strategy restart with the app listening itself,
+// restart behind a systemd socket unit, and blue-green through nginx with a stream open. Each
+// variant gets a fresh machine: one deploy of a commit with a migration while several clients
+// GET /health all along.
+
+import { PUBLIC_BASE_URL, PUBLIC_HEALTH_URL, provisionBlueGreen } from "../machine/blue-green.js";
+import { startLoad, startStream } from "../machine/load.js";
+import type { Machine } from "../machine/machine.js";
+import {
+  provisionShop,
+  pushCommit,
+  SHOP_HEALTH_URL,
+  waitForHealth,
+} from "../machine/sample-app.js";
 import { enableShopSocket, SHOP_SOCKET_APP_CONFIG } from "../machine/shop-socket.js";
 import { migrationCommit, progress, timedInMachine, withMachine } from "./bench-machine.js";
 
@@ -16,8 +25,13 @@ const TIMEOUT_S = 15;
 // Load before the sync starts and after it ends, so the whole sync is covered.
 const MARGIN_MS = 1500;
 
+export type LoadVariant = "restart" | "socket" | "blue-green";
+
+// The stream held open through a blue-green deploy: longer than the deploy itself.
+const STREAM_S = 20;
+
 export interface LoadResult {
-  socket: boolean;
+  variant: LoadVariant;
   syncExit: number;
   syncMs: number;
   total: number;
@@ -35,25 +49,64 @@ export interface LoadResult {
   // Slowest successful request: how long a request queued on the socket waited.
   maxLatencyMs: number;
   p99LatencyMs: number;
+  // The median of single requests on an idle app, the same URL: what "2× an idle request" means.
+  idleMs: number;
+  // Blue-green: the stream open through the deploy, and whether it ended whole.
+  stream?: { seconds: number; complete: boolean; events: number };
 }
 
-// One deploy under load on a fresh machine, with or without shop.socket.
-export async function benchDeployUnderLoad(socket: boolean): Promise<LoadResult> {
-  return withMachine(socket ? "bench-load-socket" : "bench-load", async (machine) => {
-    progress(`deploy under load, ${socket ? "with" : "without"} app.socket`);
-    const { sha: oldSha } = await provisionShop(
-      machine,
-      socket ? { config: { app: SHOP_SOCKET_APP_CONFIG } } : {},
-    );
-    if (socket) await enableShopSocket(machine, oldSha);
+// Median time of single GETs on an idle app, each on a fresh connection.
+async function idleLatencyMs(machine: Machine, url: string): Promise<number> {
+  const out = await machine.exec(
+    [
+      "bash",
+      "-c",
+      `for i in $(seq 21); do curl -s -o /dev/null -w '%{time_total}\\n' ${url}; done`,
+    ],
+    { reject: true },
+  );
+  const times = out.stdout
+    .trim()
+    .split("\n")
+    .map(Number)
+    .sort((x, y) => x - y);
+  return (times[Math.floor(times.length / 2)] ?? Number.NaN) * 1000;
+}
+
+// One deploy under load on a fresh machine, with the variant's setup.
+export async function benchDeployUnderLoad(variant: LoadVariant): Promise<LoadResult> {
+  return withMachine(`bench-load-${variant}`, async (machine) => {
+    progress(`deploy under load, ${variant}`);
+    let oldSha: string;
+    let url = SHOP_HEALTH_URL;
+    if (variant === "blue-green") {
+      await provisionBlueGreen(machine);
+      const first = await timedInMachine(machine, "agent sync");
+      if (first.exit !== 0) throw new Error(`first blue-green deploy failed:\n${first.stdout}`);
+      oldSha = (await waitForHealth(machine, undefined, 30_000, PUBLIC_HEALTH_URL)).version;
+      url = PUBLIC_HEALTH_URL;
+    } else {
+      const socket = variant === "socket";
+      ({ sha: oldSha } = await provisionShop(
+        machine,
+        socket ? { config: { app: SHOP_SOCKET_APP_CONFIG } } : {},
+      ));
+      if (socket) await enableShopSocket(machine, oldSha);
+    }
     const newSha = await pushCommit(machine, {
       message: "deploy under load",
       files: migrationCommit(2),
     });
-
-    // GET /health on the app's own port (the default URL), a new connection per request.
+    const idleMs = await idleLatencyMs(machine, url);
+    const stream =
+      variant === "blue-green"
+        ? await startStream(machine, { baseUrl: PUBLIC_BASE_URL, seconds: STREAM_S })
+        : undefined;
+    await stream?.waitForEvents(1);
+    // A new connection per request, on the app's own port or through nginx.
     const load = await startLoad(machine, {
       name: "bench-load",
+      url,
       clients: CLIENTS,
       intervalMs: INTERVAL_MS,
       timeoutS: TIMEOUT_S,
@@ -70,9 +123,10 @@ export async function benchDeployUnderLoad(socket: boolean): Promise<LoadResult>
     }
     const report = await load.stop();
     if (sync.exit !== 0) throw new Error(`deploy under load failed:\n${sync.stdout}${sync.stderr}`);
-    await waitForHealth(machine, newSha);
+    await waitForHealth(machine, newSha, 30_000, url);
+    const streamed = await stream?.done();
     return {
-      socket,
+      variant,
       syncExit: sync.exit,
       syncMs: sync.ms,
       total: report.total,
@@ -85,14 +139,26 @@ export async function benchDeployUnderLoad(socket: boolean): Promise<LoadResult>
       failureWindowS: report.failureWindowS,
       maxLatencyMs: report.latencyMs.max,
       p99LatencyMs: report.latencyMs.p99,
+      idleMs,
+      stream: streamed && {
+        seconds: STREAM_S,
+        complete: streamed.complete,
+        events: streamed.events.length,
+      },
     };
   });
 }
 
+const VARIANT_NAMES: Record<LoadVariant, string> = {
+  restart: "restart",
+  socket: "restart+socket",
+  "blue-green": "blue-green",
+};
+
 export function loadLines(results: LoadResult[]): string[] {
   const lines = [
     `deploy under load (${CLIENTS} clients, GET /health every ${INTERVAL_MS} ms each, new connection per request, ${TIMEOUT_S} s timeout; one deploy with a migration, fresh machine each)`,
-    "  variant          requests  ok old/new  failed  failed by kind (first to last)     mixed  p99 / max latency  sync",
+    "  variant          requests  ok old/new  failed  failed by kind (first to last)     mixed  p99 / max latency  idle   sync",
   ];
   for (const r of results) {
     const kinds =
@@ -101,22 +167,30 @@ export function loadLines(results: LoadResult[]): string[] {
         .join(", ") || "-";
     const window = r.failed > 0 ? ` (${r.failureWindowS.toFixed(2)} s)` : "";
     const cols = [
-      (r.socket ? "with app.socket" : "without socket").padEnd(15),
+      VARIANT_NAMES[r.variant].padEnd(15),
       String(r.total).padStart(8),
       `${r.oldAnswers}/${r.newAnswers}`.padStart(10),
       String(r.failed).padStart(6),
       `${kinds}${window}`.padEnd(33),
       String(r.mixed).padStart(5),
       `${Math.round(r.p99LatencyMs)} / ${Math.round(r.maxLatencyMs)} ms`.padEnd(17),
+      `${r.idleMs.toFixed(1)} ms`.padEnd(7),
       `${(r.syncMs / 1000).toFixed(2)} s (exit ${r.syncExit})`,
     ];
     lines.push(`  ${cols.join("  ")}`);
     if (r.unknownVersion > 0) lines.push(`  !! ${r.unknownVersion} answers from neither release`);
+    if (r.stream) {
+      const how = r.stream.complete ? "whole" : "CUT";
+      lines.push(
+        `  ${VARIANT_NAMES[r.variant]}: a ${r.stream.seconds} s stream open through the deploy arrived ${how} (${r.stream.events} events); max latency ${(r.maxLatencyMs / r.idleMs).toFixed(1)}× an idle request`,
+      );
+    }
   }
   lines.push(
     "  failed = refused (nothing listening), reset (accepted, then closed unanswered), timeout, 5xx",
     "  mixed = answered by the old release although started after the first new-release answer completed",
-    "  targets: 0 failed with a socket, mixed 0 always",
+    "  idle = median of single requests on the idle app, same URL (blue-green: through nginx)",
+    "  targets: 0 failed with a socket and with blue-green, mixed 0 always; blue-green max latency within 2× idle, streams never cut",
   );
   return lines;
 }
