@@ -13,6 +13,7 @@ import { pointColor, writeColorEnv } from "../release/colors.js";
 import { fixDatabaseOwnership } from "../sqlite/db-files.js";
 import { clearDrain, recordDrain } from "../state/drain-record.js";
 import { colorView, publicView } from "../strategies/color-view.js";
+import { cgroupPids } from "../system/cgroup.js";
 import { countEstablished, describePortUse, listeningOn } from "../system/connections.js";
 import { showUnit } from "../system/systemd.js";
 import { deliberateStart } from "./start.js";
@@ -28,6 +29,21 @@ const DRAIN_SAY_MS = 1000;
 export async function colorRunning(app: BlueGreenApp, color: Color): Promise<boolean> {
   const { ActiveState: state } = await showUnit(colorUnit(app.service, color), ["ActiveState"]);
   return state === "active" || state === "activating" || state === "reloading";
+}
+
+// Why `color` cannot take its port, or undefined: something other than the color's own unit
+// listens there (another app, a forgotten process), which no deploy should stop or race.
+export async function portTakenBy(app: BlueGreenApp, color: Color): Promise<string | undefined> {
+  const port = app.blue_green.ports[color];
+  const listeners = await listeningOn(port);
+  if (listeners.length === 0) return undefined;
+  const unit = colorUnit(app.service, color);
+  const { ControlGroup: cgroup = "" } = await showUnit(unit, ["ControlGroup"]);
+  const own = new Set(cgroup ? await cgroupPids(cgroup) : []);
+  const foreign = listeners.filter(
+    (l) => l.processes.length === 0 || l.processes.some((p) => !own.has(p.pid)),
+  );
+  return foreign.length > 0 ? `${describePortUse(port, foreign)}, not by ${unit}` : undefined;
 }
 
 // "start": point the color at run.release and start its unit on its own port. A color still

@@ -4,9 +4,10 @@
 // online and never restored automatically: the serving color keeps writing throughout, and a
 // restore would drop those writes.
 import { type BlueGreenApp, type Color, isBlueGreen } from "../config/blue-green.js";
+import { resolveConfigPath } from "../config/paths.js";
 import { notInterruptible } from "../deploy/interruption.js";
 import { type DeployRun, skipStep, stepFailure } from "../deploy/run.js";
-import { ExitCode, StepError } from "../errors.js";
+import { ConfigError, ExitCode, StepError } from "../errors.js";
 import { servingColor } from "../proxy/serving.js";
 import { otherColor, readColor } from "../release/colors.js";
 import { finishDeployment, updateDeployment } from "../state/deployments.js";
@@ -14,6 +15,7 @@ import { backupStep } from "../steps/backup.js";
 import { buildStep } from "../steps/build.js";
 import {
   drainStep,
+  portTakenBy,
   startColorStep,
   stopColorStep,
   switchProxyStep,
@@ -32,12 +34,24 @@ export const blueGreen: Strategy = {
     const color: Color = serving ? otherColor(serving) : "blue";
     updateDeployment(run.db, run.id, { strategy: "blue-green", color });
     try {
+      // Refused before anything is touched: a port someone else holds is a configuration the
+      // host cannot run.
+      const taken = await portTakenBy(app, color);
+      if (taken) {
+        throw new ConfigError(resolveConfigPath(), [
+          { path: `apps.${app.name}.blue_green.ports.${color}`, message: taken },
+        ]);
+      }
       await buildStep(run);
       // The backup is online: the serving color keeps writing; it is what `agent restore` offers
       // if the migration turns out wrong.
       await backupStep(run);
       await migrateStep(run);
     } catch (error) {
+      if (error instanceof ConfigError) {
+        finishDeployment(run.db, run.id, "failed", error.message);
+        throw error;
+      }
       const failure = stepFailure(run, "build", error);
       finishDeployment(run.db, run.id, "failed", failure.message);
       return failed(run, failure);

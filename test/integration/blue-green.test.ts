@@ -272,6 +272,34 @@ describe("strategy blue-green through a real nginx", { skip: skipUnlessRoot }, (
     await assertOneColorServes(head);
   });
 
+  test("a port held by another process is refused before anything is touched (exit 78)", async () => {
+    const idle: Color = (await upstreamColor()) === "blue" ? "green" : "blue";
+    const port = BLUE_GREEN_PORTS[idle];
+    await sh(
+      machine,
+      `systemd-run --unit=squatter --quiet python3 -m http.server ${port} --bind 127.0.0.1
+       for i in $(seq 50); do ss -ltn | grep -q ':${port} ' && break; sleep 0.1; done`,
+    );
+    try {
+      const releases = await sh(machine, "ls /srv/shop/releases | wc -l");
+      await push("port taken");
+      const run = await agent(machine, ["sync"]);
+      assert.equal(run.code, 78, explain(run));
+      assert.match(
+        run.stderr + run.stdout,
+        new RegExp(
+          `blue_green\\.ports\\.${idle}: port ${port} is in use by pid \\d+ \\(python3\\)`,
+        ),
+      );
+      assert.equal(await sh(machine, "ls /srv/shop/releases | wc -l"), releases, "nothing built");
+    } finally {
+      await sh(machine, "systemctl stop squatter.service");
+    }
+    const run = await agent(machine, ["sync"]);
+    assert.equal(run.code, 0, explain(run));
+    await assertOneColorServes(head);
+  });
+
   // Start `agent sync`, cut the power once `ready` holds, boot again; the boot sync recovers and
   // deploys the head.
   async function cutWhen(what: string, ready: () => Promise<boolean>): Promise<void> {
