@@ -36,6 +36,10 @@ export async function restartOnCritical(
       return undefined;
     }
     const service = await unitToRestart(app);
+    if (!service) {
+      log.warn("restart skipped: no color serves yet");
+      return undefined;
+    }
     log.warn({ service }, "restarting after critical");
     try {
       await unitAction("restart", service, app.verify.timeout);
@@ -61,8 +65,8 @@ async function recheck(app: AppConfig): Promise<CheckReport> {
 
 // The unit that serves: the app's service, or for a blue-green app the serving color's instance
 // (the template itself cannot be restarted).
-async function unitToRestart(app: AppConfig): Promise<string> {
+async function unitToRestart(app: AppConfig): Promise<string | undefined> {
   if (!isBlueGreen(app)) return app.service;
-  const serving = await servingColor(app);
-  return serving ? colorUnit(app.service, serving) : app.service;
+  const serving = await servingColor(app).catch(() => undefined);
+  return serving ? colorUnit(app.service, serving) : undefined;
 }

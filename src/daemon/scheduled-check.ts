@@ -39,6 +39,15 @@ export async function runScheduledCheck(app: AppConfig, ctx: CheckJobContext): P
   }
 }
 
+// Whether restarting the app's service could cure what is critical. For a blue-green app only the
+// serving color's own checks qualify: a broken nginx site or a missing upstream file is not
+// cured by restarting the color, which would only cut its connections.
+function restartHelps(app: AppConfig, report: CheckReport): boolean {
+  if (app.strategy !== "blue-green") return true;
+  const curable = new Set(["service", "processes", "health"]);
+  return report.checks.some((c) => c.status === "critical" && curable.has(c.name));
+}
+
 // The check proper, with the daemon's per-app slot held.
 async function checkOnce(app: AppConfig, ctx: CheckJobContext, log: Logger): Promise<void> {
   ctx.state.setActivity(app.name, "checking");
@@ -48,7 +57,7 @@ async function checkOnce(app: AppConfig, ctx: CheckJobContext, log: Logger): Pro
   const holder = report.status === "ok" ? undefined : await liveLockHolder(app.name);
   if (holder) return reportDeploying(app, ctx, log, holder);
   conclude(app, ctx, log, report);
-  if (report.status === "critical" && app.on_critical === "restart") {
+  if (report.status === "critical" && app.on_critical === "restart" && restartHelps(app, report)) {
     ctx.state.setActivity(app.name, "restarting");
     const after = await restartOnCritical(app, ctx.db, log);
     if (after) {

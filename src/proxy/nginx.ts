@@ -3,7 +3,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { printable } from "../output/sanitize.js";
 import { cgroupPids } from "../system/cgroup.js";
-import { readProcess } from "../system/processes.js";
+import { inCgroup, readProcess } from "../system/processes.js";
 import { run } from "../system/run.js";
 import { showUnit, unitAction } from "../system/systemd.js";
 
@@ -107,7 +107,7 @@ export async function reloadProxy(unit: string): Promise<"reloaded" | "started">
       `${unit} was reloaded but started no new workers within ${RELOAD_TIMEOUT_MS / 1000}s: nginx did not apply the configuration (its error log says why)`,
     );
   }
-  await oldWorkersStopAccepting(before);
+  await oldWorkersStopAccepting(before, controlGroup);
   return "reloaded";
 }
 
@@ -126,11 +126,13 @@ async function newProcessAppears(controlGroup: string, before: Set<number>): Pro
 // itself "worker process is shutting down" (nginx sets that title as it closes its listening
 // sockets), so that what follows (the public verify) sees only the new configuration. Old workers
 // keep their open connections (a stream) until those end; that is the drain's business.
-async function oldWorkersStopAccepting(before: Set<number>): Promise<void> {
+async function oldWorkersStopAccepting(before: Set<number>, controlGroup: string): Promise<void> {
   const deadline = Date.now() + RELOAD_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const olds = await Promise.all([...before].map(readProcess));
+    // A pid reused by a process outside nginx's cgroup is not an old worker, whatever it is called.
     const accepting = olds.filter((p) => {
+      if (!p || !inCgroup(p, controlGroup)) return false;
       const title = p?.argv.join(" ") ?? "";
       return title.includes("worker process") && !title.includes("shutting down");
     });

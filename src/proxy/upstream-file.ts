@@ -99,6 +99,9 @@ export async function writeUpstream(
   try {
     const name = path.basename(file);
     const previous = await readPrevious(dir, name);
+    // Only a file of the agent's own format is replaced: a config pointing upstream_file at an
+    // operator's file (a typo) must not overwrite it.
+    if (previous !== undefined) parseUpstream(previous, file);
     await replaceFileIn(dir, name, text, 0o644);
     return previous;
   } finally {

@@ -14,7 +14,12 @@ import { fixDatabaseOwnership } from "../sqlite/db-files.js";
 import { clearDrain, recordDrain } from "../state/drain-record.js";
 import { colorView, publicView } from "../strategies/color-view.js";
 import { cgroupPids } from "../system/cgroup.js";
-import { countEstablished, describePortUse, listeningOn } from "../system/connections.js";
+import {
+  countEstablishedHeldBy,
+  describePortUse,
+  foreignListeners,
+  listeningOn,
+} from "../system/connections.js";
 import { showUnit } from "../system/systemd.js";
 import { deliberateStart } from "./start.js";
 import { stopUnit } from "./stop.js";
@@ -35,15 +40,21 @@ export async function colorRunning(app: BlueGreenApp, color: Color): Promise<boo
 // listens there (another app, a forgotten process), which no deploy should stop or race.
 export async function portTakenBy(app: BlueGreenApp, color: Color): Promise<string | undefined> {
   const port = app.blue_green.ports[color];
-  const listeners = await listeningOn(port);
-  if (listeners.length === 0) return undefined;
   const unit = colorUnit(app.service, color);
-  const { ControlGroup: cgroup = "" } = await showUnit(unit, ["ControlGroup"]);
-  const own = new Set(cgroup ? await cgroupPids(cgroup) : []);
-  const foreign = listeners.filter(
+  if ((await foreignListeners(port, await unitPids(unit))) === 0) return undefined;
+  // Only now, to name the holder, the host-wide scan of descriptors.
+  const own = new Set(await unitPids(unit));
+  const foreign = (await listeningOn(port)).filter(
     (l) => l.processes.length === 0 || l.processes.some((p) => !own.has(p.pid)),
   );
-  return foreign.length > 0 ? `${describePortUse(port, foreign)}, not by ${unit}` : undefined;
+  if (foreign.length === 0) return undefined;
+  return `${describePortUse(port, foreign)}, not by ${unit} (a process on the host holds it: stop it, or give the color another port)`;
+}
+
+// The processes in a unit's cgroup (none when it is not running).
+async function unitPids(unit: string): Promise<number[]> {
+  const { ControlGroup: cgroup = "" } = await showUnit(unit, ["ControlGroup"]);
+  return cgroup ? cgroupPids(cgroup) : [];
 }
 
 // "start": point the color at run.release and start its unit on its own port. A color still
@@ -123,7 +134,8 @@ export function drainStep(run: DeployRun, app: BlueGreenApp, color: Color): Prom
       timeoutMs,
       pid: process.pid,
     });
-    const cut = await waitForDrain(port, timeoutMs, color, say);
+    const unit = colorUnit(app.service, color);
+    const cut = await waitForDrain(unit, port, timeoutMs, color, say);
     const took = formatDuration(Date.now() - since.getTime());
     if (cut === 0) {
       note(`${color} drained in ${took}`);
@@ -137,6 +149,7 @@ export function drainStep(run: DeployRun, app: BlueGreenApp, color: Color): Prom
 
 // Poll the port until it has no established connection; returns how many were left at the limit.
 async function waitForDrain(
+  unit: string,
   port: number,
   timeoutMs: number,
   color: Color,
@@ -145,7 +158,7 @@ async function waitForDrain(
   const started = Date.now();
   let said = 0;
   for (;;) {
-    const open = await countEstablished(port);
+    const open = await countEstablishedHeldBy(port, await unitPids(unit));
     const elapsed = Date.now() - started;
     if (open === 0) return 0;
     if (timeoutMs > 0 && elapsed >= timeoutMs) return open;

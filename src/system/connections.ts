@@ -2,7 +2,7 @@
 // serves while it drains, and who holds a port a color is about to take.
 import { open } from "node:fs/promises";
 import { printable } from "../output/sanitize.js";
-import { type SocketProcess, socketOwners } from "./socket-owners.js";
+import { type SocketProcess, socketOwners, socketsHeldBy } from "./socket-owners.js";
 import { parseTcpLine, TCP_ESTABLISHED, TCP_LISTEN, type TcpSocket } from "./tcp-table.js";
 
 const TABLES = ["/proc/net/tcp", "/proc/net/tcp6"];
@@ -25,6 +25,33 @@ export interface PortListener {
 export async function countEstablished(port: number): Promise<number> {
   assertPort(port);
   const sockets = await scanSockets((s) => s.state === TCP_ESTABLISHED && s.localPort === port);
+  return sockets.length;
+}
+
+// The ESTABLISHED connections on `port` that these processes (a color's cgroup) hold: a drain
+// waits for exactly the connections the color serves. Anyone else's socket on that port number
+// (bound to another loopback address, say) cannot keep a drain waiting.
+export async function countEstablishedHeldBy(port: number, pids: number[]): Promise<number> {
+  assertPort(port);
+  const held = socketsHeldBy(pids);
+  const sockets = await scanSockets(
+    (s) => s.state === TCP_ESTABLISHED && s.localPort === port && held.has(s.inode),
+  );
+  return sockets.length;
+}
+
+// The listeners on `port` (loopback or wildcard) that none of these processes hold: found
+// without scanning every process of the host.
+export async function foreignListeners(port: number, pids: number[]): Promise<number> {
+  assertPort(port);
+  const held = socketsHeldBy(pids);
+  const sockets = await scanSockets(
+    (s) =>
+      s.state === TCP_LISTEN &&
+      s.localPort === port &&
+      LOCAL_ADDRESSES.has(s.localAddress) &&
+      !held.has(s.inode),
+  );
   return sockets.length;
 }
 

@@ -121,6 +121,17 @@ describe("writing the upstream file", {
     assert.deepEqual(await readUpstream(file, root), { port: 8001 });
   });
 
+  test("an operator's file at the path (not the agent's format) is refused, left as it was", async () => {
+    const other = path.join(root, "conf.d", "default.conf");
+    mkdirSync(path.dirname(other), { mode: 0o755 });
+    writeFileSync(other, "server { listen 80; }\n");
+    await assert.rejects(
+      writeUpstream(other, { app: "shop", color: "blue", port: 8001 }, root),
+      /server 127\.0\.0\.1:PORT/,
+    );
+    assert.equal(readFileSync(other, "utf8"), "server { listen 80; }\n");
+  });
+
   test("a second write replaces the file, returns the old text, and leaves no temporary file", async () => {
     const before = readFileSync(file, "utf8");
     const previous = await writeUpstream(file, { app: "shop", color: "green", port: 8002 }, root);
