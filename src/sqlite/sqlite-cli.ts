@@ -94,6 +94,48 @@ export async function inspectSqliteFile(
   };
 }
 
+// The schema in a few words: each table, index and view, and PRAGMA user_version (which many
+// migration tools advance). Cheap, unlike inspectSqliteFile: no quick_check.
+export interface SchemaSummary {
+  objects: string[];
+  userVersion: number;
+}
+
+const SCHEMA_SCRIPT = [
+  ".mode json",
+  ".print @@objects",
+  "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'index', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY type, name;",
+  ".print @@version",
+  "PRAGMA user_version;",
+  ".print @@end",
+  "",
+].join("\n");
+
+export async function readSchema(
+  file: string,
+  options: InspectOptions = {},
+): Promise<SchemaSummary> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run("sqlite3", sqliteArgs(file, options.busyTimeoutMs ?? 5_000), {
+      input: SCHEMA_SCRIPT,
+      uid: options.uid,
+      gid: options.gid,
+      cleanEnv: true,
+      env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
+      timeoutMs: options.timeoutMs ?? 30_000,
+      stallLimitMs: 30_000,
+      maxBuffer: 1024 * 1024,
+    }));
+  } catch (error) {
+    throw classify(error, file);
+  }
+  const sections = splitSections(stdout);
+  const objects = (sections.get("objects") ?? []).map((row) => `${row.type} ${row.name}`);
+  const userVersion = Number((sections.get("version") ?? [])[0]?.user_version ?? 0);
+  return { objects, userVersion };
+}
+
 export interface CopyResult {
   bytes: number;
   // The copy, and the quick_check of the copy (by whoever verifies it).

@@ -3,6 +3,8 @@
 // drained and stopped only when its last connection ends (or drain_timeout). The DB is backed up
 // online and never restored automatically: the serving color keeps writing throughout, and a
 // restore would drop those writes.
+
+import path from "node:path";
 import { type BlueGreenApp, type Color, isBlueGreen } from "../config/blue-green.js";
 import { resolveConfigPath } from "../config/paths.js";
 import { notInterruptible } from "../deploy/interruption.js";
@@ -10,6 +12,8 @@ import { type DeployRun, skipStep, stepFailure } from "../deploy/run.js";
 import { ConfigError, ExitCode, StepError } from "../errors.js";
 import { servingColor } from "../proxy/serving.js";
 import { otherColor, readColor } from "../release/colors.js";
+import { appSchema, describeSchemaChange } from "../sqlite/schema-change.js";
+import type { SchemaSummary } from "../sqlite/sqlite-cli.js";
 import { finishDeployment, updateDeployment } from "../state/deployments.js";
 import { backupStep } from "../steps/backup.js";
 import { buildStep } from "../steps/build.js";
@@ -33,6 +37,7 @@ export const blueGreen: Strategy = {
     const serving = await servingColor(app);
     const color: Color = serving ? otherColor(serving) : "blue";
     updateDeployment(run.db, run.id, { strategy: "blue-green", color });
+    let schemaBefore: SchemaSummary | undefined;
     try {
       // Refused before anything is touched: a port someone else holds is a configuration the
       // host cannot run.
@@ -46,6 +51,7 @@ export const blueGreen: Strategy = {
       // The backup is online: the serving color keeps writing; it is what `agent restore` offers
       // if the migration turns out wrong.
       await backupStep(run);
+      schemaBefore = app.hooks.migrate ? await appSchema(app) : undefined;
       await migrateStep(run);
     } catch (error) {
       if (error instanceof ConfigError) {
@@ -54,6 +60,7 @@ export const blueGreen: Strategy = {
       }
       const failure = stepFailure(run, "build", error);
       finishDeployment(run.db, run.id, "failed", failure.message);
+      if (failure.step === "migrate") await reportMigration(run, app, schemaBefore);
       return failed(run, failure);
     }
     return bringIn(run, app, color, serving, started);
@@ -122,6 +129,22 @@ async function undo(
   const outcome = serving && run.progress.switched ? "rolled-back" : "failed";
   finishDeployment(run.db, run.id, outcome, failure.message);
   return failure;
+}
+
+// A failed migration is not undone here: the serving color kept writing, and a restore would
+// drop those writes. Say what the migration changed and how to go back if the operator decides to.
+async function reportMigration(
+  run: DeployRun,
+  app: BlueGreenApp,
+  before: SchemaSummary | undefined,
+): Promise<void> {
+  const change = describeSchemaChange(before, await appSchema(app));
+  const backup = run.progress.backupPath
+    ? ` (agent restore ${path.basename(run.progress.backupPath)} puts back the DB as it was before the migration)`
+    : "";
+  const text = `${app.name}: the DB was not restored, as blue-green never does: ${change}${backup}`;
+  run.log.error({ schema: change }, text);
+  run.emit({ type: "said", app: app.name, text });
 }
 
 function blueGreenApp(run: DeployRun): BlueGreenApp {

@@ -24,6 +24,7 @@ import {
   deploymentRows,
   explain,
   installSyncUnit,
+  migrationFiles,
   sh,
   skipUnlessRoot,
 } from "./sync-helpers.js";
@@ -223,6 +224,36 @@ describe("strategy blue-green through a real nginx", { skip: skipUnlessRoot }, (
     // The head is a commit that fails only through the stale route: deploy it for real now.
     const run = await agent(machine, ["sync"]);
     assert.equal(run.code, 0, explain(run));
+    await assertOneColorServes(head);
+  });
+
+  test("a failed migration is reported with the schema before and after; the DB is not restored", async () => {
+    const serving = await upstreamColor();
+    const pid = await mainPid(serving);
+    n += 1;
+    await pushCommit(machine, {
+      message: "failing migration",
+      files: migrationFiles(
+        90,
+        "CREATE TABLE refunds (id INTEGER);\nINSERT INTO no_such_table VALUES (1);",
+      ),
+    });
+    const run = await agent(machine, ["sync"]);
+    assert.equal(run.code, 1, explain(run));
+    assert.match(run.stdout, /migrate .* failed/);
+    assert.match(
+      run.stdout,
+      /the DB was not restored, as blue-green never does: schema before: user_version \d+, \d+ objects; after: /,
+    );
+    assert.match(run.stdout, /agent restore shop\.db\.\S+\.bak/);
+    assert.equal(await mainPid(serving), pid, "the serving color was never touched");
+    // Put the fixture's migrations back, so the next deploys migrate cleanly.
+    head = await pushCommit(machine, {
+      message: "fix forward",
+      files: { "migrations/090_step90.sql": null },
+    });
+    const again = await agent(machine, ["sync"]);
+    assert.equal(again.code, 0, explain(again));
     await assertOneColorServes(head);
   });
 
