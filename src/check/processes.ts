@@ -4,7 +4,7 @@ import type { AppConfig } from "../config/schema.js";
 import { printable } from "../output/sanitize.js";
 import { cgroupPids } from "../system/cgroup.js";
 import { listProcesses, type ProcessInfo } from "../system/processes.js";
-import { showUnit } from "../system/systemd.js";
+import { unitControlGroup } from "../system/systemd.js";
 import { isStray, selfAndAncestors, siblingColorUnits } from "./strays.js";
 import type { Check, CheckOutcome } from "./types.js";
 import { readUnitState, type UnitState, unitStateOf } from "./unit-state.js";
@@ -98,7 +98,7 @@ async function readSiblings(
 ): Promise<{ unit: string; controlGroup: string; pids: number[] }[]> {
   return Promise.all(
     siblingColorUnits(unit).map(async (sibling) => {
-      const { ControlGroup: controlGroup = "" } = await showUnit(sibling, ["ControlGroup"]);
+      const controlGroup = await unitControlGroup(sibling);
       return { unit: sibling, controlGroup, pids: await cgroupPids(controlGroup) };
     }),
   );

@@ -20,7 +20,7 @@ import {
   foreignListeners,
   listeningOn,
 } from "../system/connections.js";
-import { showUnit } from "../system/systemd.js";
+import { showUnit, unitControlGroup } from "../system/systemd.js";
 import { deliberateStart } from "./start.js";
 import { stopUnit } from "./stop.js";
 import { switchCurrent } from "./switch.js";
@@ -41,20 +41,15 @@ export async function colorRunning(app: BlueGreenApp, color: Color): Promise<boo
 export async function portTakenBy(app: BlueGreenApp, color: Color): Promise<string | undefined> {
   const port = app.blue_green.ports[color];
   const unit = colorUnit(app.service, color);
-  if ((await foreignListeners(port, await unitPids(unit))) === 0) return undefined;
+  const ownPids = await cgroupPids(await unitControlGroup(unit));
+  if ((await foreignListeners(port, ownPids)) === 0) return undefined;
   // Only now, to name the holder, the host-wide scan of descriptors.
-  const own = new Set(await unitPids(unit));
+  const own = new Set(ownPids);
   const foreign = (await listeningOn(port)).filter(
     (l) => l.processes.length === 0 || l.processes.some((p) => !own.has(p.pid)),
   );
   if (foreign.length === 0) return undefined;
   return `${describePortUse(port, foreign)}, not by ${unit} (a process on the host holds it: stop it, or give the color another port)`;
-}
-
-// The processes in a unit's cgroup (none when it is not running).
-async function unitPids(unit: string): Promise<number[]> {
-  const { ControlGroup: cgroup = "" } = await showUnit(unit, ["ControlGroup"]);
-  return cgroup ? cgroupPids(cgroup) : [];
 }
 
 // "start": point the color at run.release and start its unit on its own port. A color still
@@ -67,8 +62,8 @@ export function startColorStep(run: DeployRun, app: BlueGreenApp, color: Color):
     const release = run.release as string;
     run.progress.started = true;
     if (await colorRunning(app, color)) await stopUnit(unit);
-    const inUse = describePortUse(port, await listeningOn(port));
-    if (inUse) throw new Error(`${inUse}: ${unit} cannot bind it`);
+    const taken = await portTakenBy(app, color);
+    if (taken) throw new Error(taken);
     await pointColor(run.layout, color, release);
     await writeColorEnv(run.layout, color, port);
     await fixDatabaseOwnership(app);
@@ -156,9 +151,10 @@ async function waitForDrain(
   say: StepSay,
 ): Promise<number> {
   const started = Date.now();
+  const cgroup = await unitControlGroup(unit);
   let said = 0;
   for (;;) {
-    const open = await countEstablishedHeldBy(port, await unitPids(unit));
+    const open = await countEstablishedHeldBy(port, await cgroupPids(cgroup));
     const elapsed = Date.now() - started;
     if (open === 0) return 0;
     if (timeoutMs > 0 && elapsed >= timeoutMs) return open;

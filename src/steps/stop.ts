@@ -5,7 +5,7 @@ import type { AppConfig } from "../config/schema.js";
 import { cgroupPids } from "../system/cgroup.js";
 import { readProcess } from "../system/processes.js";
 import { run } from "../system/run.js";
-import { showUnit, unitAction } from "../system/systemd.js";
+import { unitAction, unitControlGroup } from "../system/systemd.js";
 import { HOLD_TAG, placeHold } from "./hold.js";
 
 const DRAIN_MS = 30_000;
@@ -22,7 +22,7 @@ export async function stopService(app: AppConfig): Promise<number> {
 // Stop one unit and wait until its cgroup holds no process of the app (a blue-green color, which
 // has no hold: the other color serves meanwhile). Returns how many processes were stopped.
 export async function stopUnit(unit: string): Promise<number> {
-  const { ControlGroup: cgroup = "" } = await showUnit(unit, ["ControlGroup"]);
+  const cgroup = await unitControlGroup(unit);
   const before = (await appPids(cgroup)).length;
   await unitAction("stop", unit);
   if (await drained(cgroup, DRAIN_MS)) return before;

@@ -22,6 +22,12 @@ export async function showUnit(unit: string, properties: string[]): Promise<Unit
   return props;
 }
 
+// The unit's cgroup path ("/system.slice/shop.service"); empty when systemd has none for it. The
+// path stays the same across restarts, so a caller polling the members reads it once.
+export async function unitControlGroup(unit: string): Promise<string> {
+  return (await showUnit(unit, ["ControlGroup"])).ControlGroup ?? "";
+}
+
 // systemctl start/stop/restart/reload; systemctl itself waits for the job to finish.
 export async function unitAction(
   action: "start" | "stop" | "restart" | "reload" | "reset-failed",
