@@ -27,7 +27,12 @@ export interface CheckSubject {
 
 // The checks that judge one running instance of the app: on a blue-green app they need a color
 // to judge, and without one they say why instead of judging the template unit, which never runs.
-export const COLOR_CHECKS: ReadonlySet<string> = new Set(["service", "processes", "health"]);
+export const COLOR_CHECKS: ReadonlySet<string> = new Set([
+  "service",
+  "processes",
+  "health",
+  "endpoints",
+]);
 
 // Read who serves, once per run. Reading the upstream file never throws here: a broken one is the
 // proxy check's to report, and the checks that need a color say they cannot tell which.

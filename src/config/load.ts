@@ -105,6 +105,14 @@ async function checkAgainstHost(config: Config): Promise<ConfigProblem[]> {
     if ((await lookupGroupId(app.group)) === undefined) {
       problems.push({ path: `${at}.group`, message: `no such group "${app.group}" on this host` });
     }
+    for (const [i, check] of app.checks.entries()) {
+      if (check.user !== undefined && !(await lookupUser(check.user))) {
+        problems.push({
+          path: `${at}.checks.${i}.user`,
+          message: `no such user "${check.user}" on this host`,
+        });
+      }
+    }
     const dir = path.resolve(app.dir);
     const other = dirs.get(dir);
     if (other) problems.push({ path: `${at}.dir`, message: `same directory as app "${other}"` });

@@ -1,6 +1,7 @@
 // The schema of /etc/deploy-agent/agent.yaml: every key DESIGN.md documents, unknown keys refused.
 import { validate as isValidCron } from "node-cron";
 import * as z from "zod";
+import { isBuiltInCheck } from "../check/check-names.js";
 import { branchNameProblem } from "../git/ref-name.js";
 import { healthUrlFor, PORT_PLACEHOLDER, strategyProblems } from "./blue-green.js";
 import { parseDuration } from "./duration.js";
@@ -137,11 +138,100 @@ const databaseSchema = z.strictObject({
   backups: z.strictObject({ keep: positiveInt.default(3) }).prefault({}),
 });
 
+// More requests that must answer with a given status, on health.url's host and port. A path, not
+// a URL: an endpoint elsewhere would be a check of something else, and of a color's port it must
+// follow the color.
+const endpointSchema = z.strictObject({
+  path: z
+    .string()
+    .max(2048, "expected a path of at most 2048 characters")
+    .regex(/^\/[^\s#]*$/, { message: 'expected a path starting with "/" (no spaces, no "#")' }),
+  status: z
+    .number({ error: "expected an HTTP status from 100 to 599" })
+    .int("expected an HTTP status from 100 to 599")
+    .min(100, "expected an HTTP status from 100 to 599")
+    .max(599, "expected an HTTP status from 100 to 599"),
+});
+
 const healthSchema = z.strictObject({
   url: healthUrl,
   version_field: z.string().min(1).default("version"),
   requests: positiveInt.max(1000).default(20),
   timeout: duration.default(5_000),
+  endpoints: z.array(endpointSchema).max(50, "expected at most 50 endpoints").default([]),
+});
+
+// The app's environment file: present, private, every required key set. Key names as a shell and
+// python-dotenv accept them.
+const envFileSchema = z.strictObject({
+  path: absolutePath,
+  required: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name"))
+    .default([]),
+});
+
+// A regular expression as JavaScript reads it (the journal's lines are matched by the agent).
+const regex = z.string().superRefine((pattern, ctx) => {
+  if (pattern === "") {
+    ctx.addIssue({ code: "custom", message: "expected a regular expression, got an empty one" });
+    return;
+  }
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a regular expression: ${(error as Error).message}`,
+    });
+  }
+});
+
+// Lines of the app unit's journal within `window` matching `pattern`: `warning` or more of them
+// warn, `critical` or more are critical.
+const logsSchema = z
+  .strictObject({
+    window: duration.default(15 * 60_000),
+    pattern: regex,
+    warning: positiveInt.default(1),
+    critical: positiveInt.default(10),
+  })
+  .superRefine((logs, ctx) => {
+    if (logs.critical < logs.warning) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["critical"],
+        message: `expected a threshold not below warning (${logs.warning}), got ${logs.critical}`,
+      });
+    }
+  });
+
+// A custom check: any command with the Nagios plugin contract. The name is shown, stored and
+// measured beside the built-in checks, and reaches a systemd scope name: lowercase words.
+const customCheckSchema = z.strictObject({
+  name: z
+    .string()
+    .max(64, "expected a check name of at most 64 characters")
+    .regex(/^[a-z][a-z0-9_-]*$/, "expected a check name: a lowercase word (a-z, 0-9, _ and -)")
+    .refine((name) => !isBuiltInCheck(name), {
+      message: "repeats the name of a built-in check",
+    }),
+  command: z.string().min(1, "expected the command to run"),
+  // Nagios's own default plugin time-out.
+  timeout: duration.default(10_000),
+  user: accountName.optional(),
+});
+
+const customChecks = z.array(customCheckSchema).superRefine((checks, ctx) => {
+  checks.forEach((check, i) => {
+    const first = checks.findIndex((c) => c.name === check.name);
+    if (first !== i) {
+      ctx.addIssue({
+        code: "custom",
+        path: [i, "name"],
+        message: `repeats the name of checks.${first} ("${check.name}")`,
+      });
+    }
+  });
 });
 
 // Strategy blue-green (DESIGN.md): where each color listens, the upstream file the agent writes
@@ -189,6 +279,9 @@ const appFields = z.strictObject({
     .strictObject({ master: positiveInt.default(1), workers: z.number().int().min(0).default(3) })
     .prefault({}),
   health: healthSchema.optional(),
+  env_file: envFileSchema.optional(),
+  logs: logsSchema.optional(),
+  checks: customChecks.default([]),
   verify: z.strictObject({ timeout: duration.default(60_000) }).prefault({}),
   releases: z.strictObject({ keep: z.number().int().min(2).default(5) }).prefault({}),
   permissions: z.array(permissionSchema).default([]),
@@ -227,3 +320,4 @@ export type AppConfigFields = z.output<typeof appSchema>;
 export type AppConfig = AppConfigFields & { name: string };
 export type BlueGreenConfig = z.output<typeof blueGreenSchema>;
 export type HealthConfig = z.output<typeof healthSchema>;
+export type CustomCheckConfig = z.output<typeof customCheckSchema>;

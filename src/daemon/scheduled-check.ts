@@ -1,5 +1,6 @@
 // One scheduled check of one app: verdict, journal entry, state-DB row, state-change event,
 // and the optional restart. A sync in progress turns the run into a "deploying" entry.
+import { COLOR_CHECKS } from "../check/check-subject.js";
 import { type CheckReport, runChecks } from "../check/run-checks.js";
 import type { AppConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
@@ -44,8 +45,7 @@ export async function runScheduledCheck(app: AppConfig, ctx: CheckJobContext): P
 // cured by restarting the color, which would only cut its connections.
 function restartHelps(app: AppConfig, report: CheckReport): boolean {
   if (app.strategy !== "blue-green") return true;
-  const curable = new Set(["service", "processes", "health"]);
-  return report.checks.some((c) => c.status === "critical" && curable.has(c.name));
+  return report.checks.some((c) => c.status === "critical" && COLOR_CHECKS.has(c.name));
 }
 
 // The check proper, with the daemon's per-app slot held.

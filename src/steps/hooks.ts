@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { AppConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import { runAs } from "../system/accounts.js";
+import { cleanEnvironment } from "../system/clean-env.js";
 import { killScopes, run } from "../system/run.js";
 
 export interface HookInvocation {
@@ -19,7 +20,6 @@ export interface HookInvocation {
   log: Logger;
 }
 
-const SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 // The tail of a hook's output kept for the error message; all of it goes to the journal, line
 // by line, as it is printed.
 const KEPT_OUTPUT = 64 * 1024;
@@ -48,17 +48,11 @@ export async function runHook(inv: HookInvocation): Promise<void> {
   const { app } = inv;
   const user = await runAs(app.user, app.group);
   const seconds = Math.max(1, Math.ceil(app.hooks.timeout / 1000));
-  const env = {
-    HOME: user.home,
-    USER: user.name,
-    LOGNAME: user.name,
-    SHELL: "/bin/sh",
-    PATH: SAFE_PATH,
-    LANG: "C.UTF-8",
+  const env = cleanEnvironment(user, {
     DEPLOY_AGENT_APP: app.name,
     DEPLOY_AGENT_REVISION: inv.revision,
     DEPLOY_AGENT_RELEASE_DIR: inv.releaseDir,
-  };
+  });
   const result = await run("/bin/sh", ["-c", inv.command], {
     cwd: inv.cwd,
     uid: user.uid,

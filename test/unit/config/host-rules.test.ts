@@ -82,3 +82,16 @@ test("permissions on the agent's directories or inside repo/ are refused; inside
     assert.match(found[0] ?? "", /must not be one of the agent's own directories/);
   }
 });
+
+test("a custom check's user must exist here; root and the app user by default are fine", async () => {
+  const found = await problems({
+    checks: [
+      { name: "deps", command: "true" },
+      { name: "procs", command: "true", user: "root" },
+      { name: "ghost", command: "true", user: "no-such-user-here" },
+    ],
+  });
+  assert.deepEqual(found, [
+    'apps.shop.checks.2.user: no such user "no-such-user-here" on this host',
+  ]);
+});

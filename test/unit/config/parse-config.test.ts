@@ -140,6 +140,60 @@ describe("parseConfigText", () => {
       variant("releases: { keep: 5 }", "releases: { keep: 1 }"),
       /apps\.shop\.releases\.keep/,
     ],
+    [
+      "endpoint path without a leading /",
+      variant("requests: 20", "requests: 20\n      endpoints: [{ path: login, status: 200 }]"),
+      /apps\.shop\.health\.endpoints\.0\.path.*starting with "\/"/,
+    ],
+    [
+      "endpoint status outside 100-599",
+      variant("requests: 20", "requests: 20\n      endpoints: [{ path: /login, status: 600 }]"),
+      /apps\.shop\.health\.endpoints\.0\.status.*100 to 599/,
+    ],
+    [
+      "logs pattern not a regular expression",
+      variant("    poll: 60s", '    poll: 60s\n    logs: { pattern: "Traceback(" }'),
+      /apps\.shop\.logs\.pattern.*regular expression/,
+    ],
+    [
+      "logs critical below warning",
+      variant(
+        "    poll: 60s",
+        '    poll: 60s\n    logs: { pattern: "ERROR", warning: 5, critical: 2 }',
+      ),
+      /apps\.shop\.logs\.critical.*not below warning \(5\)/,
+    ],
+    [
+      "custom check named like a built-in one",
+      variant("    poll: 60s", '    poll: 60s\n    checks: [{ name: health, command: "true" }]'),
+      /apps\.shop\.checks\.0\.name.*built-in/,
+    ],
+    [
+      "two custom checks of one name",
+      variant(
+        "    poll: 60s",
+        '    poll: 60s\n    checks: [{ name: deps, command: "true" }, { name: deps, command: "false" }]',
+      ),
+      /apps\.shop\.checks\.1\.name.*repeats the name of checks\.0/,
+    ],
+    [
+      "custom check without a command",
+      variant("    poll: 60s", "    poll: 60s\n    checks: [{ name: deps }]"),
+      /apps\.shop\.checks\.0\.command/,
+    ],
+    [
+      "env_file required key not a variable name",
+      variant(
+        "    poll: 60s",
+        '    poll: 60s\n    env_file: { path: /srv/shop/shared/.env, required: ["A-B"] }',
+      ),
+      /apps\.shop\.env_file\.required\.0.*variable name/,
+    ],
+    [
+      "env_file relative path",
+      variant("    poll: 60s", "    poll: 60s\n    env_file: { path: shared/.env }"),
+      /apps\.shop\.env_file\.path.*absolute/,
+    ],
     ["no apps", "apps: {}\n", /apps.*at least one app/],
     ["wrong type for apps", "apps: [shop]\n", /apps/],
     ["YAML syntax error", "apps:\n  shop: [unclosed\n", /YAML syntax/],
