@@ -10,7 +10,7 @@ import { lookupUser, type RunAs, runAs } from "../system/accounts.js";
 import { cleanEnvironment } from "../system/clean-env.js";
 import { type RunResult, run } from "../system/run.js";
 import { liveReleaseOf } from "./live-release.js";
-import { parsePluginOutput } from "./plugin-output.js";
+import { parsePerfdata, parsePluginOutput } from "./plugin-output.js";
 import type { Check, CheckOutcome, CheckStatus } from "./types.js";
 
 const STATUS_OF_EXIT: CheckStatus[] = ["ok", "warning", "critical", "unknown"];
@@ -21,13 +21,16 @@ const MAX_OUTPUT = 64 * 1024;
 const KILL_AFTER_MS = 500;
 const SUMMARY_LENGTH = 300;
 const LONG_TEXT_LINES = 20;
+const MAX_PERFDATA = 4096;
 
 // The prefix of the scopes this app's custom checks run in (the dot cannot occur in an app name).
 export function checkScopePrefix(app: string): string {
   return `deploy-agent-check-${app}.`;
 }
 
-// The Check that runs one configured custom check.
+// The Check that runs one configured custom check. Its cwd is the live release for every user,
+// as DESIGN.md has it; the app user writes there, so a `user: root` check must name its programs
+// by absolute path (PATH is the fixed safe one, without ".").
 export function customCheck(config: CustomCheckConfig): Check {
   return {
     name: config.name,
@@ -48,6 +51,7 @@ export function customCheck(config: CustomCheckConfig): Check {
         killAfterMs: KILL_AFTER_MS,
         reject: false,
         maxBuffer: MAX_OUTPUT,
+        keepHead: true,
         scope: `${checkScopePrefix(ctx.app.name)}${config.name}.${randomBytes(4).toString("hex")}`,
       });
       return judgePlugin(config, user.name, result);
@@ -71,12 +75,15 @@ export function judgePlugin(
   result: Pick<RunResult, "exitCode" | "stdout" | "stderr" | "timedOut" | "durationMs">,
 ): CheckOutcome {
   const output = parsePluginOutput(result.stdout);
+  // The plugin runs as the app user, who may steer what it prints: every field is kept printable
+  // (JSON escapes C0 controls, not C1 ones or bidi marks) and bounded.
+  const perfdataRaw = printable(clip(output.perfdataRaw, MAX_PERFDATA));
   const details: Record<string, unknown> = {
     command: config.command,
     user,
     exitCode: result.exitCode,
-    perfdata: output.perfdata,
-    perfdataRaw: clip(output.perfdataRaw, 4096),
+    perfdata: parsePerfdata(perfdataRaw),
+    perfdataRaw,
     longText: output.longText.slice(0, LONG_TEXT_LINES).map((l) => printable(l, SUMMARY_LENGTH)),
   };
   const said = printable(output.summary, SUMMARY_LENGTH);

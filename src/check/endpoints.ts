@@ -1,10 +1,10 @@
 // Check "endpoints": more requests that must answer with a given status (a login page 200, a
 // protected API 401 without credentials), on health.url's host and port, each on a fresh
 // connection bounded by health.timeout, each reported with what it answered.
+import http from "node:http";
 import type { HealthConfig } from "../config/schema.js";
 import { printable } from "../output/sanitize.js";
 import type { Check, CheckOutcome } from "./types.js";
-import { askOnce, type ProbeAnswer } from "./version-probe.js";
 
 // Requests in flight at once: enough that a few endpoints cost one round trip, few enough that a
 // long list does not crowd out the app's own clients.
@@ -38,19 +38,44 @@ export async function askEndpoints(health: HealthConfig): Promise<EndpointAnswer
     while (next < health.endpoints.length) {
       const i = next++;
       const endpoint = health.endpoints[i] as HealthConfig["endpoints"][number];
-      const answer: ProbeAnswer = await askOnce(health, endpointUrl(health.url, endpoint.path));
-      answers[i] = {
-        path: endpoint.path,
-        expected: endpoint.status,
-        status: answer.httpStatus,
-        // Any status is an answer here; only no answer at all is an error.
-        error: answer.httpStatus === null ? answer.error : null,
-        ms: answer.ms,
-      };
+      const answer = await askStatus(endpointUrl(health.url, endpoint.path), health.timeout);
+      answers[i] = { path: endpoint.path, expected: endpoint.status, ...answer };
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL, health.endpoints.length) }, lane));
   return answers;
+}
+
+// One GET on a fresh connection, done as soon as the status line and headers are in: the body is
+// not wanted, so an app that trickles it cannot turn a right answer into "no answer". Any status
+// is an answer; only none at all (refused, reset, no headers within `timeoutMs`) is an error.
+// Never throws.
+export async function askStatus(
+  url: string,
+  timeoutMs: number,
+): Promise<{ status: number | null; error: string | null; ms: number }> {
+  const client = url.startsWith("https:") ? (await import("node:https")).default : http;
+  const started = performance.now();
+  const ms = () => Math.round(performance.now() - started);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      request.destroy();
+      resolve({ status: null, error: `no answer within ${timeoutMs} ms`, ms: ms() });
+    }, timeoutMs);
+    const request = client.get(url, { agent: false, headers: { connection: "close" } }, (res) => {
+      clearTimeout(timer);
+      resolve({ status: res.statusCode ?? null, error: null, ms: ms() });
+      res.destroy();
+    });
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({
+        status: null,
+        error: error.code ? `${error.code}: ${error.message}` : error.message,
+        ms: ms(),
+      });
+    });
+  });
 }
 
 // health.url with its path and query replaced by the endpoint's (which may carry a query).

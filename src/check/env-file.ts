@@ -58,6 +58,7 @@ export async function inspectEnvFile(config: EnvFileConfig): Promise<CheckOutcom
     };
   }
   if (read.bytes.length > MAX_BYTES) {
+    read.bytes.fill(0);
     return {
       status: "critical",
       summary: `${config.path} is larger than ${MAX_BYTES / 1024} KiB: not an environment file`,

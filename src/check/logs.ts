@@ -17,12 +17,18 @@ const MAX_OUTPUT = 8 * 1024 * 1024;
 const JOURNAL_TIMEOUT_MS = 10_000;
 // The quoted line, cut to this many characters.
 const QUOTE_LENGTH = 160;
+// Each line is matched on its first this-many characters only, and all matching of one check
+// stops after MATCH_BUDGET_MS: the pattern is the operator's, the lines are the app's, and a
+// pattern that backtracks (`ERROR.*timeout`) over long lines would otherwise hold the agent's
+// event loop, and every time-out the daemon keeps with it, for minutes.
+const MATCHED_LENGTH = 1024;
+const MATCH_BUDGET_MS = 2_000;
 
 export interface LogScan {
   // Entries read from the window, and how many of them match.
   entries: number;
   matches: number;
-  // Whether the window held more entries than were read.
+  // Whether the window held more entries than were read, or matching ran out of time.
   capped: boolean;
   newest?: { message: string; at: string };
 }
@@ -36,7 +42,8 @@ export const logsCheck: Check = {
     // logged what happened in the window as much as the one serving now.
     const bg = ctx.blueGreen;
     const units = bg ? COLORS.map((c) => colorUnit(bg.app.service, c)) : [ctx.app.service];
-    return judgeLogs(logs, units, await scanJournal(logs, units));
+    const secrets = ctx.app.env_file?.required ?? [];
+    return judgeLogs(logs, units, await scanJournal(logs, units, secrets));
   },
 };
 
@@ -44,6 +51,7 @@ export const logsCheck: Check = {
 export async function scanJournal(
   logs: LogsConfig,
   units: string[],
+  secrets: string[] = [],
   now = Date.now(),
 ): Promise<LogScan | string> {
   // journalctl takes whole seconds; the entries of the second before the window's start are
@@ -69,19 +77,34 @@ export async function scanJournal(
   if (result.exitCode !== 0) {
     return `journalctl exit ${result.exitCode}: ${result.stderr.trim().split("\n")[0] ?? ""}`;
   }
-  return countMatches(result.stdout, new RegExp(logs.pattern), sinceMs * 1000);
+  return countMatches(result.stdout, new RegExp(logs.pattern), sinceMs * 1000, secrets);
 }
 
 // Count the entries (one JSON object per line, oldest first) whose message matches, of those
-// written at or after `sinceMicros` (microseconds since the epoch, as the journal counts).
-export function countMatches(output: string, pattern: RegExp, sinceMicros = 0): LogScan {
+// written at or after `sinceMicros` (microseconds since the epoch, as the journal counts). The
+// newest entries are matched first, so a scan cut short by its time budget has counted the
+// latest lines. The quoted line has the values of `secrets` (the env_file's required keys, as
+// `KEY=value` or `KEY: value`) masked: an app that logs its configuration must not have the
+// agent copy a secret into its own log and state DB.
+export function countMatches(
+  output: string,
+  pattern: RegExp,
+  sinceMicros = 0,
+  secrets: string[] = [],
+  budgetMs = MATCH_BUDGET_MS,
+): LogScan {
   const lines = output.split("\n").filter((l) => l.startsWith("{"));
-  const capped = lines.length > MAX_ENTRIES;
+  let capped = lines.length > MAX_ENTRIES;
   const read = capped ? lines.slice(lines.length - MAX_ENTRIES) : lines;
+  const deadline = performance.now() + budgetMs;
   let entries = 0;
   let matches = 0;
   let newest: LogScan["newest"];
-  for (const line of read) {
+  for (const line of read.reverse()) {
+    if (performance.now() > deadline) {
+      capped = true;
+      break;
+    }
     let entry: { MESSAGE?: unknown; __REALTIME_TIMESTAMP?: unknown };
     try {
       entry = JSON.parse(line);
@@ -92,15 +115,23 @@ export function countMatches(output: string, pattern: RegExp, sinceMicros = 0): 
     if (micros < sinceMicros) continue;
     entries++;
     const message = messageText(entry.MESSAGE);
-    const hit = message.split("\n").find((l) => pattern.test(l));
+    const hit = message.split("\n").find((l) => pattern.test(l.slice(0, MATCHED_LENGTH)));
     if (hit === undefined) continue;
     matches++;
-    newest = {
-      message: printable(hit.trim(), QUOTE_LENGTH),
+    newest ??= {
+      message: printable(mask(hit.slice(0, MATCHED_LENGTH).trim(), secrets), QUOTE_LENGTH),
       at: Number.isFinite(micros) ? new Date(micros / 1000).toISOString() : "",
     };
   }
   return { entries, matches, capped, newest };
+}
+
+// `KEY=value`, `KEY = "value"`, `KEY: value` with the value replaced by ***, for the given keys
+// (environment variable names, validated by the config: no regex syntax in them).
+export function mask(line: string, keys: string[]): string {
+  if (keys.length === 0) return line;
+  const assignment = new RegExp(`\\b(${keys.join("|")})(\\s*[=:]\\s*)("[^"]*"|'[^']*'|\\S+)`, "g");
+  return line.replace(assignment, "$1$2***");
 }
 
 // journalctl's JSON has a message as a string, as an array of bytes when it is not valid UTF-8,

@@ -43,12 +43,11 @@ export async function probeVersions(
   return { url: health.url, expected: expectedRevision ?? null, answers };
 }
 
-// One GET on a fresh connection, of health.url or another URL bounded the same way; never throws,
-// failures are answers too.
-export async function askOnce(health: HealthConfig, url = health.url): Promise<ProbeAnswer> {
+// One GET on a fresh connection; never throws, failures are answers too.
+export async function askOnce(health: HealthConfig): Promise<ProbeAnswer> {
   // node:https (and TLS with it) only for an https:// URL: most health URLs are plain http on
   // loopback, and a daemon checking them need not carry TLS (~1 MB RSS in a bare node).
-  const client = url.startsWith("https:") ? (await import("node:https")).default : http;
+  const client = health.url.startsWith("https:") ? (await import("node:https")).default : http;
   const started = performance.now();
   const answer = (fields: Partial<ProbeAnswer>): ProbeAnswer => ({
     httpStatus: null,
@@ -60,7 +59,7 @@ export async function askOnce(health: HealthConfig, url = health.url): Promise<P
   });
   return new Promise((resolve) => {
     const request = client.get(
-      url,
+      health.url,
       {
         agent: false,
         signal: AbortSignal.timeout(health.timeout),

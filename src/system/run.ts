@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { type Options as ExecaOptions, execa, type ResultPromise } from "execa";
+import { HeadBuffer } from "./head-buffer.js";
 import { TailBuffer } from "./tail-buffer.js";
 
 export interface RunOptions {
@@ -21,6 +22,8 @@ export interface RunOptions {
   reject?: boolean;
   // Keep at most this many bytes of each stream: the tail, where errors are (default 16 MiB).
   maxBuffer?: number;
+  // Keep the head of each stream instead: where a plugin's verdict is.
+  keepHead?: boolean;
   // Called with each line of output as it arrives (hooks stream theirs to the journal).
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   // Open descriptors handed to the command as fd 3, 4, ...
@@ -189,6 +192,9 @@ function scopeArgs(unit: string, file: string, args: string[], options: RunOptio
     "--collect",
     `--unit=${unit}`,
     `--property=RuntimeMaxSec=${Math.ceil(budget / 1000) + 30}`,
+    // When that backstop stops the scope, SIGKILL follows SIGTERM as our own time-out would have,
+    // not after systemd's default 90 s.
+    `--property=TimeoutStopSec=${Math.ceil((options.killAfterMs ?? DEFAULT_KILL_AFTER_MS) / 1000)}s`,
   ];
   const become =
     options.uid !== undefined || options.gid !== undefined
@@ -236,7 +242,8 @@ function treeEnder(child: ResultPromise, scope: string | undefined): TreeEnder {
           reject: false,
           timeoutMs: 10_000,
         });
-        return;
+        // The command's own process group too, at once: the scope catches what left the group,
+        // the group does not wait on a busy or failing systemctl.
       }
       if (child.pid === undefined) return;
       try {
@@ -262,7 +269,8 @@ interface Collected {
 function collect(child: ResultPromise, options: RunOptions): Collected {
   const max = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
   const streams = { stdout: child.stdout, stderr: child.stderr } as const;
-  const tails = { stdout: new TailBuffer(max), stderr: new TailBuffer(max) };
+  const buffer = () => (options.keepHead ? new HeadBuffer(max) : new TailBuffer(max));
+  const tails = { stdout: buffer(), stderr: buffer() };
   const ends: Promise<void>[] = [];
   for (const name of ["stdout", "stderr"] as const) {
     const stream = streams[name];

@@ -2,15 +2,17 @@
 // Nagios plugin contract, the journal count, the endpoints verdict, and which checks an app gets.
 import assert from "node:assert/strict";
 import { chmod, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import http from "node:http";
+import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { BUILT_IN_CHECKS } from "../../../src/check/check-names.js";
 import { judgePlugin } from "../../../src/check/custom.js";
 import { envKeys, missingKeys } from "../../../src/check/dotenv.js";
-import { endpointUrl, judgeEndpoints } from "../../../src/check/endpoints.js";
+import { askStatus, endpointUrl, judgeEndpoints } from "../../../src/check/endpoints.js";
 import { inspectEnvFile } from "../../../src/check/env-file.js";
-import { countMatches, formatWindow, judgeLogs } from "../../../src/check/logs.js";
+import { countMatches, formatWindow, judgeLogs, mask } from "../../../src/check/logs.js";
 import { parsePerfdata, parsePluginOutput } from "../../../src/check/plugin-output.js";
 import { proxyCheck } from "../../../src/check/proxy.js";
 import { allChecks, checksFor } from "../../../src/check/registry.js";
@@ -203,6 +205,28 @@ describe("the logs check", () => {
     assert.equal(scan.entries, 1);
   });
 
+  test("the quoted line masks the values of the env_file's required keys", () => {
+    assert.equal(
+      mask('config SECRET_KEY=abc DATABASE_URL: "sqlite:///x" SECRET_KEYS=1', [
+        "SECRET_KEY",
+        "DATABASE_URL",
+      ]),
+      "config SECRET_KEY=*** DATABASE_URL: *** SECRET_KEYS=1",
+    );
+    const out = entry("Traceback: SECRET_KEY=hunter2");
+    const scan = countMatches(out, /Traceback/, 0, ["SECRET_KEY"]);
+    assert.equal(scan.newest?.message, "Traceback: SECRET_KEY=***");
+  });
+
+  test("matching has a time budget: past it the count says 'at least', newest lines first", () => {
+    const out = [entry("Traceback old"), entry("Traceback new")].join("\n");
+    const scan = countMatches(out, /Traceback/, 0, [], -1);
+    assert.equal(scan.capped, true);
+    assert.equal(scan.matches, 0);
+    const full = countMatches(out, /Traceback/);
+    assert.equal(full.newest?.message, "Traceback new");
+  });
+
   test("thresholds: under warning ok, from warning a warning, from critical critical", () => {
     const at = (matches: number) =>
       judgeLogs({ ...logs, warning: 2 }, ["shop.service"], {
@@ -239,6 +263,35 @@ describe("the endpoints check", () => {
       endpointUrl("http://127.0.0.1:8000/health?x=1", "/api/orders?page=2"),
       "http://127.0.0.1:8000/api/orders?page=2",
     );
+  });
+
+  test("askStatus: the status as soon as headers arrive, a trickled body does not matter", async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("a");
+      // Never ends: a body trickling forever.
+      const tick = setInterval(() => res.write("a"), 50);
+      res.on("close", () => clearInterval(tick));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const answer = await askStatus(`http://127.0.0.1:${port}/login`, 300);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.error, null);
+      const silent = net.createServer(() => {});
+      await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+      const quiet = await askStatus(
+        `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`,
+        200,
+      );
+      silent.close();
+      assert.equal(quiet.status, null);
+      assert.match(quiet.error ?? "", /no answer within 200 ms/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   test("critical names the wrong answers first, each with what it answered", () => {

@@ -198,3 +198,17 @@ test("a command kept stopped (SIGSTOP), or blocked on a FIFO, past stallLimitMs 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("keepHead keeps the beginning of a long output, where a plugin's verdict is", async () => {
+  const result = await run(
+    "sh",
+    ["-c", "echo 'PROCS OK: 4 processes'; head -c 200000 /dev/zero | tr '\\0' x"],
+    { maxBuffer: 1000, keepHead: true },
+  );
+  assert.ok(result.stdout.startsWith("PROCS OK: 4 processes\nxxx"), result.stdout.slice(0, 40));
+  assert.match(result.stdout, /\n\[…199022 bytes cut\]$/);
+  const tail = await run("sh", ["-c", "echo first; head -c 5000 /dev/zero | tr '\\0' x"], {
+    maxBuffer: 1000,
+  });
+  assert.ok(!tail.stdout.includes("first"));
+});
