@@ -384,7 +384,19 @@ describe("agent check on a real machine", { skip }, () => {
         20_000,
         { what: "gunicorn to replace the killed worker" },
       );
-      const { code, report } = await agentCheck();
+      // The probe's fresh connections may all land on the old workers (gunicorn's sync workers
+      // race for each accept, and one often wins them all): ask again, a few times, as an
+      // operator would, until the answers show the split.
+      const { code, report } = await machine.waitFor(
+        async () => {
+          const found = await agentCheck();
+          return /^mixed versions/.test(checkOf(found.report, "health").summary)
+            ? found
+            : undefined;
+        },
+        20_000,
+        { what: "a check that heard both versions", intervalMs: 200 },
+      );
       assert.equal(code, 2);
       const health = checkOf(report, "health");
       assert.equal(health.status, "critical");
