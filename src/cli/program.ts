@@ -59,6 +59,17 @@ export async function runCli(argv: string[]): Promise<{ command: string; code: n
     );
 
   program
+    .command("notify")
+    .description("notification targets (notify: in the config)")
+    .command("test")
+    .description("send a test message to every target, or the named one, and print the answers")
+    .argument("[target]", "a target's name, or notify.N for the N-th (from 0)")
+    .action(async (target: string | undefined) => {
+      const { notifyTestCommand } = await import("../commands/notify.js");
+      done("notify test")(await notifyTestCommand({ config: config(), target }));
+    });
+
+  program
     .command("rollback")
     .description(
       "go back to the previous (or named) release, restoring the DB if the newer one migrated",

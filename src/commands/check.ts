@@ -3,6 +3,10 @@ import { type CheckReport, runChecks } from "../check/run-checks.js";
 import { loadConfig, selectApp } from "../config/load.js";
 import { NagiosCode } from "../errors.js";
 import { logger } from "../log.js";
+import { Notifications } from "../notify/notifications.js";
+
+const CHECK_FLUSH_MS = 1_000;
+
 import { printable } from "../output/sanitize.js";
 import { colourStatus, formatDuration, type OutputStream, renderTable } from "../output/table.js";
 import { recordCheck } from "../state/check-records.js";
@@ -23,6 +27,13 @@ export async function checkCommand(options: CheckOptions): Promise<number> {
   process.stdout.write(
     options.json ? `${JSON.stringify(toJson(report), null, 2)}\n` : renderReport(report),
   );
+  // A change to or from critical is told from here as from the daemon's schedule, after the
+  // verdict is printed. A monitoring system waits for our exit, so a slow receiver gets a second
+  // here; what it did not take stays queued for the daemon or the next run.
+  const notifier = new Notifications(loaded.notify, logger);
+  await notifier.checkFinished(app, report);
+  await notifier.flush(CHECK_FLUSH_MS);
+  notifier.close();
   return NagiosCode[report.status];
 }
 

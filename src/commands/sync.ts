@@ -6,6 +6,7 @@ import { worstExitCode } from "../deploy/worst-exit.js";
 import { describeError, ExitCode, ExitError, UsageError } from "../errors.js";
 import { assertSafeRef } from "../git/ref-name.js";
 import { logger } from "../log.js";
+import { NOTIFY_FLUSH_MS, Notifications } from "../notify/notifications.js";
 import { printable } from "../output/sanitize.js";
 import { syncApp } from "../sync/sync.js";
 
@@ -28,6 +29,7 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   if (options.ref !== undefined) assertSafeRef(options.ref);
   const apps = options.all ? loaded.apps : [selectApp(loaded, options.app)];
   const watcher = terminalSink();
+  const notifier = new Notifications(loaded.notify, logger);
   const codes: number[] = [];
   await catchingSignals(async (interruption) => {
     for (const app of apps) {
@@ -41,6 +43,7 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
           interruption,
         });
         codes.push(result.code);
+        notifier.syncFinished(result);
       } catch (error) {
         // One app's lock or bug must not keep the others from syncing (at boot above all).
         if (!options.all) throw error;
@@ -51,5 +54,8 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
       }
     }
   }, sayOnStderr("sync"));
+  // The deploy is over; what it has to tell goes out now, or stays queued for the daemon.
+  await notifier.flush(NOTIFY_FLUSH_MS);
+  notifier.close();
   return worstExitCode(codes);
 }

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { ZodError } from "zod";
 import { ConfigError, type ConfigProblem, UsageError } from "../errors.js";
 import { isInside } from "../fs/path-inside.js";
+import { type NotifyTarget, resolveTargets } from "../notify/targets.js";
 import { lookupGroupId, lookupUser } from "../system/accounts.js";
 import { blueGreenHostProblems } from "./blue-green-host.js";
 import { resolveConfigPath } from "./paths.js";
@@ -14,6 +15,8 @@ export interface LoadedConfig {
   file: string;
   config: Config;
   apps: AppConfig[];
+  // Notification targets with their URLs read (url_file): see src/notify/.
+  notify: NotifyTarget[];
 }
 
 // Read and validate the config; throws ConfigError listing every problem, touching nothing.
@@ -29,9 +32,11 @@ export async function loadConfig(flag?: string): Promise<LoadedConfig> {
   }
   const config = parseConfigText(file, text);
   const problems = await checkAgainstHost(config);
+  const { targets, problems: notifyProblems } = await resolveTargets(config);
+  problems.push(...notifyProblems);
   if (problems.length > 0) throw new ConfigError(file, problems);
   const apps = Object.entries(config.apps).map(([name, app]) => ({ ...app, name }));
-  return { file, config, apps };
+  return { file, config, apps, notify: targets };
 }
 
 // Parse and schema-check config text; pure, so unit tests can feed it strings.

@@ -306,13 +306,76 @@ const listenAddress = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected "host:port"')
   .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
 
-export const configSchema = z.strictObject({
-  apps: z
-    .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, "app names are lowercase words"), appSchema)
-    .refine((apps) => Object.keys(apps).length > 0, "expected at least one app"),
-  http: z.strictObject({ listen: listenAddress }).optional(),
-  history: z.strictObject({ retention: duration.default(30 * 86_400_000) }).prefault({}),
-});
+// The events a notification target can be told of (DESIGN.md "Telling people").
+export const NOTIFY_EVENTS = [
+  "deployed",
+  "rolled-back",
+  "failed",
+  "check-critical",
+  "check-recovered",
+  "promotion-failed",
+] as const;
+
+// A notification target: where (a URL, or a root-only file holding one, since a Slack webhook
+// URL is a secret), in which format, of which events, for which apps. The URL's own validity is
+// checked here; a url_file's content when the config is loaded against the host (load.ts).
+const notifyTargetSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]*$/, "expected a target name: a lowercase word")
+      .optional(),
+    url: httpUrl.optional(),
+    url_file: absolutePath.optional(),
+    format: z.enum(["json", "slack"]).default("json"),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1)
+      .default([...NOTIFY_EVENTS]),
+    apps: z.array(z.string()).optional(),
+    remind: duration.optional(),
+  })
+  .superRefine((target, ctx) => {
+    if ((target.url === undefined) === (target.url_file === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected exactly one of url and url_file",
+      });
+    }
+  });
+
+export const configSchema = z
+  .strictObject({
+    apps: z
+      .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, "app names are lowercase words"), appSchema)
+      .refine((apps) => Object.keys(apps).length > 0, "expected at least one app"),
+    http: z.strictObject({ listen: listenAddress }).optional(),
+    history: z.strictObject({ retention: duration.default(30 * 86_400_000) }).prefault({}),
+    notify: z.array(notifyTargetSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Map<string, number>();
+    config.notify.forEach((target, i) => {
+      for (const [j, app] of (target.apps ?? []).entries()) {
+        if (!(app in config.apps)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["notify", i, "apps", j],
+            message: `no app "${app}" in apps`,
+          });
+        }
+      }
+      if (target.name === undefined) return;
+      const first = names.get(target.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["notify", i, "name"],
+          message: `repeats the name of notify.${first}`,
+        });
+      } else names.set(target.name, i);
+    });
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type AppConfigFields = z.output<typeof appSchema>;
@@ -321,3 +384,5 @@ export type AppConfig = AppConfigFields & { name: string };
 export type BlueGreenConfig = z.output<typeof blueGreenSchema>;
 export type HealthConfig = z.output<typeof healthSchema>;
 export type CustomCheckConfig = z.output<typeof customCheckSchema>;
+export type NotifyTargetConfig = z.output<typeof notifyTargetSchema>;
+export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];

@@ -5,6 +5,7 @@ import { agentVersion } from "../agent-version.js";
 import type { CheckReport } from "../check/run-checks.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { Logger } from "../log.js";
+import { Notifications } from "../notify/notifications.js";
 import { type CheckRecord, listChecks } from "../state/check-records.js";
 import type { StateDb } from "../state/state-db.js";
 import { AppWork } from "./app-work.js";
@@ -21,6 +22,9 @@ import { formatStatusText } from "./status-text.js";
 
 // Old history goes once a day, at a quiet hour (local time).
 const PRUNE_SCHEDULE = "30 3 * * *";
+// How often the notification queue is looked at for what is due (the backoff decides when a
+// failed notification is due again: 5 s at first, 5 min at most).
+const DELIVERY_MS = 5_000;
 
 export interface Daemon {
   // Replace schedules, pollers and endpoint with those of a new config; work in flight goes on.
@@ -36,6 +40,8 @@ interface Armed {
   recovery: RecoveryWatch;
   prune: ScheduledTask;
   endpoint?: Endpoint;
+  notifications: Notifications;
+  delivery?: NodeJS.Timeout;
 }
 
 // Arm everything and send READY=1; resolves once the daemon is fully up.
@@ -92,11 +98,12 @@ async function arm(loaded: LoadedConfig, ctx: ArmContext): Promise<Armed> {
     if (verdict) verdicts.set(app.name, verdict);
     state.seed(app.name, listChecks(db, app.name, 1)[0], verdict);
   }
-  const endpoint = await startEndpoint({ ...ctx, loaded, state, verdicts });
+  const notifications = new Notifications(loaded.notify, log.child({ component: "notify" }), db);
+  const endpoint = await startEndpoint({ ...ctx, loaded, state, verdicts, notifications });
   const observe = (report: CheckReport) => endpoint?.observe(report);
   const scheduler = scheduleChecks(
     loaded.apps,
-    (app) => work.track(runScheduledCheck(app, { db, state, work, log, observe })),
+    (app) => work.track(runScheduledCheck(app, { db, state, work, log, observe, notifications })),
     (app, next) => state.setNext(app, next),
     log,
   );
@@ -106,22 +113,31 @@ async function arm(loaded: LoadedConfig, ctx: ArmContext): Promise<Armed> {
     // Loaded only when some app auto-updates: most hosts never pay for it.
     const { startPoller } = await import("./poller.js");
     for (const app of polled) {
-      pollers.push(startPoller(app, app.poll as number, { db, state, work, log }));
+      pollers.push(startPoller(app, app.poll as number, { db, state, work, log, notifications }));
     }
   }
   const pruneTask = cronTask(PRUNE_SCHEDULE, async () => prune(db, loaded, log), "prune", log);
   const recovery = startRecoveryWatch(loaded.apps, { db, work, log });
-  return { scheduler, pollers, recovery, prune: pruneTask, endpoint };
+  // What earlier runs (a CLI sync, the daemon before a restart) left queued goes out now, and
+  // then whatever falls due.
+  let delivery: NodeJS.Timeout | undefined;
+  if (notifications.enabled) {
+    void notifications.deliver();
+    delivery = setInterval(() => void notifications.deliver(), DELIVERY_MS);
+  }
+  return { scheduler, pollers, recovery, prune: pruneTask, endpoint, notifications, delivery };
 }
 
 // Take down what arm() built. `drain` runs after scheduling stops and before the endpoint
 // closes, so a CI caller can still read status while the last sync finishes.
 async function disarm(armed: Armed, drain?: () => Promise<void>): Promise<void> {
+  clearInterval(armed.delivery);
   armed.scheduler.stop();
   for (const poller of armed.pollers) poller.stop();
   armed.recovery.stop();
   await armed.prune.destroy();
   await drain?.();
+  await armed.notifications.idle();
   await armed.endpoint?.server.close();
 }
 

@@ -5,6 +5,7 @@ import type { LoadedConfig } from "../config/load.js";
 import { TOKEN_PATH } from "../config/paths.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { Notifications } from "../notify/notifications.js";
 import type { CheckRecord } from "../state/check-records.js";
 import type { StateDb } from "../state/state-db.js";
 import type { AppWork } from "./app-work.js";
@@ -26,6 +27,8 @@ export interface EndpointContext {
   version: string;
   // Each app's newest verdict, to seed the gauges.
   verdicts: Map<string, CheckRecord>;
+  // Tells people of outcomes (src/notify/); absent in tests that do not care.
+  notifications?: Notifications;
 }
 
 // Undefined when the endpoint is off or could not start (the reason is logged as an error; the

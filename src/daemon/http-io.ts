@@ -54,3 +54,22 @@ export function sendText(
   });
   res.end(text);
 }
+
+// The page's own rules: nothing loaded from anywhere (no script, no image, no font, no frame of
+// it elsewhere), forms only to this host, inline style only (the page has no script at all).
+const PAGE_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+// Answer with an HTML page.
+export function sendHtml(res: ServerResponse, code: number, html: string): void {
+  res.writeHead(code, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": Buffer.byteLength(html),
+    "cache-control": "no-store",
+    "content-security-policy": PAGE_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+  });
+  res.end(html);
+}

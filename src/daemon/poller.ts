@@ -4,6 +4,7 @@
 import type { AppConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { Notifications } from "../notify/notifications.js";
 import { appLayout, readLiveRelease } from "../release/layout.js";
 import type { StateDb } from "../state/state-db.js";
 import { liveLockHolder } from "../system/lock.js";
@@ -20,6 +21,8 @@ export interface PollerContext {
   state: DaemonState;
   work: AppWork;
   log: Logger;
+  // Tells people of outcomes (src/notify/); absent in tests that do not care.
+  notifications?: Notifications;
 }
 
 export interface Poller {

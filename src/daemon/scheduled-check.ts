@@ -4,6 +4,7 @@ import { COLOR_CHECKS } from "../check/check-subject.js";
 import { type CheckReport, runChecks } from "../check/run-checks.js";
 import type { AppConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
+import type { Notifications } from "../notify/notifications.js";
 import { recordCheck } from "../state/check-records.js";
 import type { StateDb } from "../state/state-db.js";
 import { type LockHolder, liveLockHolder } from "../system/lock.js";
@@ -20,6 +21,8 @@ export interface CheckJobContext {
   log: Logger;
   // Feeds /metrics when the endpoint is on.
   observe?: (report: CheckReport) => void;
+  // Tells people of outcomes (src/notify/); absent in tests that do not care.
+  notifications?: Notifications;
 }
 
 // Run the app's scheduled check; never throws (a failed run is logged, the schedule goes on).
@@ -92,6 +95,8 @@ function conclude(
     log.warn({ err: error }, "could not record check result in state DB");
   }
   ctx.observe?.(report);
+  // Fire and forget: queueing takes a moment, delivery runs in the background.
+  void ctx.notifications?.checkFinished(app, report);
   const previous = ctx.state.setReport(app.name, report);
   const change = detectStateChange(previous, report.status);
   if (change) {

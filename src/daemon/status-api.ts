@@ -1,6 +1,9 @@
 // What the status endpoint answers, built from the daemon's state, the state DB and the host.
+
+import { hostname } from "node:os";
 import type { AppConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
+import type { Notifications } from "../notify/notifications.js";
 import { appLayout, readLiveRelease } from "../release/layout.js";
 import { listChecks } from "../state/check-records.js";
 import type { StateDb } from "../state/state-db.js";
@@ -10,6 +13,7 @@ import type { AppWork } from "./app-work.js";
 import { lastVerdict } from "./check-history.js";
 import type { DaemonState } from "./daemon-state.js";
 import type { Metrics } from "./metrics.js";
+import { readPageApp } from "./page-data.js";
 import { readPollMemory } from "./poll-memory.js";
 import type { StatusApi } from "./routes.js";
 import { runSyncJob } from "./sync-job.js";
@@ -23,6 +27,8 @@ export interface StatusApiContext {
   work: AppWork;
   metrics: Metrics;
   log: Logger;
+  // Tells people of outcomes (src/notify/); absent in tests that do not care.
+  notifications?: Notifications;
 }
 
 // A last verdict of ok or warning is healthy (200); critical, unknown, no verdict yet, or a
@@ -65,6 +71,16 @@ export function createStatusApi(ctx: StatusApiContext): StatusApi {
         : { started: false, holder: "deploy-agent daemon" };
     },
     metrics: () => ctx.metrics.render(),
+    pageData: async () => ({
+      host: hostname(),
+      version: ctx.version,
+      generatedAt: new Date().toISOString(),
+      apps: await Promise.all(
+        ctx.apps.map((app) =>
+          readPageApp(ctx.db, app, ctx.state.view(app.name)?.activity ?? "idle"),
+        ),
+      ),
+    }),
   };
 }
 

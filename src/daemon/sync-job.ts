@@ -2,6 +2,7 @@
 import type { AppConfig } from "../config/schema.js";
 import { LockHeldError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { Notifications } from "../notify/notifications.js";
 import type { StateDb } from "../state/state-db.js";
 import type { DaemonState } from "./daemon-state.js";
 import { rememberSyncResult } from "./poll-memory.js";
@@ -11,6 +12,8 @@ export interface SyncJobContext {
   db: StateDb;
   state: DaemonState;
   log: Logger;
+  // Tells people of outcomes (src/notify/); absent in tests that do not care.
+  notifications?: Notifications;
 }
 
 // Run one sync; never throws. Undefined when it did not run (another run held the lock).
@@ -36,6 +39,7 @@ export async function runSyncJob(
     const sha = result.revision ?? expected;
     // Any failed sync marks its commit, whoever asked: the poller must not retry it.
     if (sha && result.outcome !== "unreachable") rememberSyncResult(ctx.db, app.name, sha, failed);
+    ctx.notifications?.syncFinished({ app: app.name, ...result });
     return result;
   } catch (error) {
     if (error instanceof LockHeldError) {

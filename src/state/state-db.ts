@@ -63,6 +63,22 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE deployments ADD COLUMN undoing INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE deployments ADD COLUMN strategy TEXT;
    ALTER TABLE deployments ADD COLUMN color TEXT;`,
+  // Notifications waiting to be delivered (src/notify/queue.ts): the receiver's URL is never
+  // stored, only a hash that names its target; `claimed_until` keeps two processes (a CLI sync
+  // and the daemon) from sending one notification twice.
+  `CREATE TABLE notifications (
+     id INTEGER PRIMARY KEY,
+     target TEXT NOT NULL,
+     event TEXT NOT NULL,
+     app TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     created_ms INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_ms INTEGER NOT NULL,
+     claimed_until_ms INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT
+   );
+   CREATE INDEX notifications_due ON notifications(next_ms);`,
 ];
 
 // Open (creating if needed) the state DB in WAL mode with synchronous=FULL: its records are

@@ -18,6 +18,23 @@ const api: StatusApi = {
   status: async () => ({ apps: ["shop"] }),
   appStatus: async (app) => ({ app }),
   startSync: async () => (++syncs === 1 ? { started: true } : { started: false, holder: "x" }),
+  pageData: async () => ({
+    host: "h",
+    version: "v",
+    generatedAt: "",
+    apps: [
+      {
+        name: "shop",
+        strategy: "restart",
+        serving: null,
+        live: { release: "r1", revision: "3f2a1c9b0d1e" },
+        activity: "idle",
+        lastCheck: null,
+        deployments: [],
+        checkDurations: [],
+      },
+    ],
+  }),
   metrics: async () => ({ contentType: "text/plain; version=0.0.4", body: "m 1\n" }),
 };
 
@@ -126,7 +143,7 @@ describe("token-protected routes", () => {
 
 describe("everything else", () => {
   test("unknown paths 404, wrong methods 405 with Allow", async () => {
-    assert.equal((await call("/")).status, 404);
+    assert.equal((await call("/nothing")).status, 404);
     assert.equal((await call("/v1/apps/shop/health/x")).status, 404);
     const wrong = await call("/v1/apps/shop/sync", { token: TOKEN });
     assert.equal(wrong.status, 405);
@@ -184,5 +201,59 @@ describe("malformed requests", () => {
     for (const target of ["//", "///", "//:99999", "//health", "//example.com/health"]) {
       assert.equal((await rawGet(server.address, target)).status, 404, target);
     }
+  });
+});
+
+describe("the status page", () => {
+  const form = (token: string, headers: Record<string, string> = {}) =>
+    call("/login", {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+      body: new URLSearchParams({ token }).toString(),
+    });
+
+  test("without a session: the sign-in form, no app name, a strict CSP", async () => {
+    const res = await call("/");
+    assert.equal(res.status, 200);
+    assert.match(res.text, /<form method="post" action="\/login">/);
+    assert.doesNotMatch(res.text, /shop|3f2a1c9b0d1e/);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(res.text, /<script|src=|href="http/);
+  });
+
+  test("the token signs in: 303 with an HttpOnly SameSite=Strict cookie that is not the token", async () => {
+    const res = await form(TOKEN);
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get("location"), "/");
+    const cookie = res.headers.get("set-cookie") ?? "";
+    assert.match(cookie, /^deploy_agent_session=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=\//);
+    assert.ok(!cookie.includes(TOKEN));
+    const session = cookie.split(";")[0] ?? "";
+    const page = await call("/", { headers: { cookie: session } });
+    assert.match(page.text, /data-app="shop"/);
+    assert.match(page.text, /3f2a1c9b0d1e/);
+    // The cookie is no bearer token for the API.
+    const api = await call("/v1/status", {
+      headers: { authorization: `Bearer ${session.split("=")[1]}` },
+    });
+    assert.equal(api.status, 401);
+    // The bearer token works for the page as for the API.
+    assert.match((await call("/", { token: TOKEN })).text, /data-app="shop"/);
+  });
+
+  test("a wrong token or another site's form is refused; a forged cookie shows nothing", async () => {
+    const wrong = await form("nope");
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.headers.get("set-cookie"), null);
+    const crossSite = await form(TOKEN, { origin: "http://evil.example" });
+    assert.equal(crossSite.status, 403);
+    assert.equal(crossSite.headers.get("set-cookie"), null);
+    const forged = await call("/", {
+      headers: { cookie: `deploy_agent_session=${"0".repeat(64)}` },
+    });
+    assert.doesNotMatch(forged.text, /shop/);
   });
 });

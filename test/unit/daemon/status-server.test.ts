@@ -14,6 +14,7 @@ const api: StatusApi = {
   status: async () => ({ apps: ["shop"] }),
   appStatus: async (app) => ({ app }),
   startSync: async () => ({ started: true }),
+  pageData: async () => ({ host: "h", version: "v", generatedAt: "", apps: [] }),
   metrics: async () => ({ contentType: "text/plain; version=0.0.4", body: "m 1\n" }),
 };
 

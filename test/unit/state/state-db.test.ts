@@ -36,7 +36,13 @@ test("processes opening a fresh state DB at the same instant all succeed, schema
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .pluck()
         .all();
-      assert.deepEqual(tables, ["app_memory", "checks", "deployment_steps", "deployments"]);
+      assert.deepEqual(tables, [
+        "app_memory",
+        "checks",
+        "deployment_steps",
+        "deployments",
+        "notifications",
+      ]);
       const columns = db.prepare("SELECT name FROM pragma_table_info('deployments')").pluck().all();
       assert.ok(columns.includes("kept_copy"), columns.join(" "));
     } finally {
