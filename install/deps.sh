@@ -10,12 +10,12 @@ cd "$(dirname "$0")/.."
 packages=(git curl sqlite3 util-linux libsystemd-dev python3 make g++)
 # Test and demo needs: the real app server and framework the sample app runs on, and the real
 # proxy the blue-green strategy switches (Debian 12's `nginx` is the server itself; nginx-light,
-# -core and -full only add module sets), and Nagios's own plugins, which custom checks run
-# unchanged (check_procs in the tests).
+# -core and -full only add module sets), Nagios's own plugins, which custom checks run
+# unchanged (check_procs in the tests), and a real browser for the status page's test.
 dev=false
 if [[ "${1:-}" == "--dev" ]]; then
   dev=true
-  packages+=(gunicorn python3-flask iproute2 util-linux nginx monitoring-plugins-basic)
+  packages+=(gunicorn python3-flask iproute2 util-linux nginx monitoring-plugins-basic chromium)
 fi
 
 missing=()
