@@ -33,7 +33,7 @@ section.app{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px
 table{border-collapse:collapse;width:100%;font-size:.9em}
 th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #eee;vertical-align:top}
 td.summary{word-break:break-word}
-code{font-family:ui-monospace,monospace;font-size:.95em}
+code{font-family:ui-monospace,monospace;font-size:.95em;overflow-wrap:anywhere}
 svg{display:block;width:100%;height:auto}
 .legend{font-size:.8em;color:#555}
 form{display:flex;flex-wrap:wrap;gap:8px;align-items:center}

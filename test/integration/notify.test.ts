@@ -5,7 +5,7 @@
 // sign-in form, screenshot taken.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
@@ -291,42 +291,57 @@ describe("notifications and the status page", { skip }, () => {
   });
 
   test("the status page through a real Chromium: sign-in form, app, revision, one bar per step", async () => {
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    try {
-      const stranger = await browser.newPage();
-      await stranger.goto(`${ENDPOINT}/`);
-      assert.ok(!(await stranger.content()).includes("shop"), "no app name without the cookie");
-      await stranger.close();
-
-      const context = await browser.newContext({ viewport: { width: 412, height: 915 } });
-      const page = await context.newPage();
-      await page.goto(`${ENDPOINT}/`);
-      await page.fill('input[name="token"]', TOKEN);
-      await Promise.all([page.waitForURL(`${ENDPOINT}/`), page.click('button[type="submit"]')]);
-      const cookies = await context.cookies();
-      const session = cookies.find((c) => c.name === "deploy_agent_session");
-      assert.ok(session?.httpOnly, "HttpOnly session cookie");
-      assert.equal(session?.sameSite, "Strict");
-      assert.equal(await page.locator('section[data-app="shop"] h2').count(), 1);
-      assert.equal((await page.locator("code.revision").first().textContent())?.trim(), sha);
-      const history = JSON.parse((await sh("agent history --json --limit 10")).trim()) as {
-        apps: { deployments: { id: number; steps: unknown[] }[] }[];
-      };
-      const deployments = history.apps[0]?.deployments ?? [];
-      const shown = await page.locator("div.deployment").count();
-      assert.ok(shown >= 3, `${shown} deployments drawn`);
-      assert.equal(shown, Math.min(10, deployments.length));
-      for (const dep of deployments.slice(0, shown)) {
-        const bars = await page.locator(`div.deployment[data-id="${dep.id}"] rect.step`).count();
-        assert.equal(bars, dep.steps.length, `deployment ${dep.id}: one bar per step`);
-      }
-      assert.ok((await page.locator("svg.durations circle.run").count()) > 3);
-      mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
-      console.log(`# screenshot: ${SCREENSHOT}`);
-    } finally {
-      await browser.close();
+    const shot = "/tmp/status-page.png";
+    const run = await machine.exec(
+      [
+        process.execPath,
+        `${GUEST_REPO}/dist/test/integration/status-page-browser.js`,
+        `${ENDPOINT}/`,
+        TOKEN,
+        shot,
+      ],
+      { timeoutMs: 120_000 },
+    );
+    assert.equal(run.exitCode, 0, run.stderr);
+    const facts = JSON.parse(run.stdout) as {
+      strangerHtml: string;
+      cookie: { httpOnly: boolean; sameSite: string; value: string } | null;
+      apps: string[];
+      revision: string | null;
+      deployments: { id: number; bars: number }[];
+      runs: number;
+      checkRows: number;
+      scrollWidth: number;
+      requests: string[];
+    };
+    assert.ok(!facts.strangerHtml.includes("shop"), "no app name without the cookie");
+    assert.equal(facts.cookie?.httpOnly, true);
+    assert.equal(facts.cookie?.sameSite, "Strict");
+    assert.ok(!facts.cookie?.value.includes(TOKEN));
+    assert.deepEqual(facts.apps, ["shop"]);
+    assert.equal(facts.revision, sha);
+    const history = JSON.parse(await sh("agent history --json --limit 10")) as {
+      apps: { deployments: { id: number; steps: unknown[] }[] }[];
+    };
+    const deployments = history.apps[0]?.deployments ?? [];
+    assert.ok(facts.deployments.length >= 3, `${facts.deployments.length} deployments drawn`);
+    assert.equal(facts.deployments.length, Math.min(10, deployments.length));
+    for (const drawn of facts.deployments) {
+      const steps = deployments.find((d) => d.id === drawn.id)?.steps.length;
+      assert.equal(drawn.bars, steps, `deployment ${drawn.id}: one bar per step`);
     }
+    assert.ok(facts.runs > 3, `${facts.runs} check runs charted`);
+    assert.ok(facts.checkRows >= 9);
+    // Readable at phone width: nothing wider than the viewport but what scrolls in its own box.
+    assert.ok(facts.scrollWidth <= 412, `page ${facts.scrollWidth} px wide at 412`);
+    // Nothing loaded from anywhere but the endpoint.
+    assert.ok(
+      facts.requests.every((u) => u.startsWith(ENDPOINT)),
+      facts.requests.join(" "),
+    );
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    const png = await machine.exec(["base64", "-w0", shot], { reject: true });
+    writeFileSync(SCREENSHOT, Buffer.from(png.stdout, "base64"));
+    console.log(`# screenshot: ${SCREENSHOT}`);
   });
 });
