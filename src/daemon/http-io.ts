@@ -69,7 +69,9 @@ export function sendHtml(res: ServerResponse, code: number, html: string): void 
     "content-security-policy": PAGE_POLICY,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the
+    // sign-in form's POST, and the same-origin check could not tell it from a sandboxed frame.
+    "referrer-policy": "same-origin",
   });
   res.end(html);
 }

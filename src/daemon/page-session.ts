@@ -41,9 +41,12 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 // A state-changing request (sign-in, sign-out) must come from this page: a browser sends Origin
-// on every POST, and it must be this host. A POST without Origin is not from a browser's form
-// on another site (browsers always send it there), so it is let through.
+// on every POST, and it must be this host; a browser that sends Sec-Fetch-Site must say
+// same-origin. A POST with neither is not from a browser's form on another site (browsers always
+// send Origin there), so it is let through (curl, a script).
 export function sameOrigin(req: IncomingMessage): boolean {
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") return false;
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   const host = req.headers.host;

@@ -56,7 +56,7 @@ function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)}</title>
 <style>${STYLE}</style></head>
 <body>${body}</body></html>
@@ -176,10 +176,13 @@ function renderDurations(app: PageApp): string {
   const PAD = 4;
   const times = points.map((p) => Date.parse(p.at));
   const end = Math.max(...times);
-  const start = end - 86_400_000;
+  // The last 24 hours, or less when the history is shorter: a day-old axis with every point at
+  // its right edge would show nothing.
+  const start = Math.max(end - 86_400_000, Math.min(...times));
+  const span = Math.max(end - start, 1);
   const maxMs = Math.max(1, ...points.map((p) => p.durationMs));
   const xy = points.map((p, i) => {
-    const x = PAD + (((times[i] as number) - start) / 86_400_000) * (W - 2 * PAD);
+    const x = PAD + (((times[i] as number) - start) / span) * (W - 2 * PAD);
     const y = H - PAD - (p.durationMs / maxMs) * (H - 2 * PAD);
     return { x, y, p };
   });
@@ -191,7 +194,7 @@ function renderDurations(app: PageApp): string {
     )
     .join("");
   return `<h3>Check durations, last 24 h</h3>
-<p class="legend">${points.length} runs; top of the chart ${escapeHtml(formatDuration(maxMs))}.</p>
+<p class="legend">${points.length} runs from ${escapeHtml(new Date(start).toISOString())} to ${escapeHtml(new Date(end).toISOString())}; top of the chart ${escapeHtml(formatDuration(maxMs))}.</p>
 <svg class="durations" viewBox="0 0 ${W} ${H}" role="img" aria-label="check durations over the last 24 hours">
 <rect x="0" y="0" width="${W}" height="${H}" fill="#fff" stroke="#ddd"/>
 <polyline points="${line}" fill="none" stroke="#1565c0" stroke-width="1.5"/>${dots}</svg>`;

@@ -313,13 +313,14 @@ describe("notifications and the status page", { skip }, () => {
       checkRows: number;
       scrollWidth: number;
       requests: string[];
+      html: string;
     };
     assert.ok(!facts.strangerHtml.includes("shop"), "no app name without the cookie");
     assert.equal(facts.cookie?.httpOnly, true);
     assert.equal(facts.cookie?.sameSite, "Strict");
     assert.ok(!facts.cookie?.value.includes(TOKEN));
-    assert.deepEqual(facts.apps, ["shop"]);
-    assert.equal(facts.revision, sha);
+    assert.deepEqual(facts.apps, ["shop"], facts.html);
+    assert.equal(facts.revision, sha, facts.html);
     const history = JSON.parse(await sh("agent history --json --limit 10")) as {
       apps: { deployments: { id: number; steps: unknown[] }[] }[];
     };

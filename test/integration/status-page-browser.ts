@@ -38,7 +38,11 @@ try {
     apps: await page
       .locator("section.app")
       .evaluateAll((s) => s.map((e) => e.getAttribute("data-app"))),
-    revision: (await page.locator("code.revision").first().textContent())?.trim() ?? null,
+    revision:
+      (await page.locator("code.revision").count()) > 0
+        ? ((await page.locator("code.revision").first().textContent())?.trim() ?? null)
+        : null,
+    html: await page.content(),
     deployments,
     runs: await page.locator("svg.durations circle.run").count(),
     checkRows: await page.locator("table.checks tbody tr").count(),

@@ -251,6 +251,8 @@ describe("the status page", () => {
     const crossSite = await form(TOKEN, { origin: "http://evil.example" });
     assert.equal(crossSite.status, 403);
     assert.equal(crossSite.headers.get("set-cookie"), null);
+    const fetchedCrossSite = await form(TOKEN, { "sec-fetch-site": "cross-site" });
+    assert.equal(fetchedCrossSite.status, 403);
     const forged = await call("/", {
       headers: { cookie: `deploy_agent_session=${"0".repeat(64)}` },
     });
