@@ -10,7 +10,17 @@ import { printableLines } from "./output/sanitize.js";
 for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
 
 const argv = process.argv.slice(2);
-const COMMANDS = ["check", "sync", "rollback", "backup", "restore", "status", "history", "daemon"];
+const COMMANDS = [
+  "check",
+  "sync",
+  "rollback",
+  "backup",
+  "restore",
+  "status",
+  "history",
+  "notify",
+  "daemon",
+];
 // Which command runs, known before parsing so even argument errors get that command's codes.
 const commandName = argv.find((a) => COMMANDS.includes(a)) ?? "";
 

@@ -5,12 +5,13 @@ import { NagiosCode } from "../errors.js";
 import { logger } from "../log.js";
 import { Notifications } from "../notify/notifications.js";
 
-const CHECK_FLUSH_MS = 1_000;
-
 import { printable } from "../output/sanitize.js";
 import { colourStatus, formatDuration, type OutputStream, renderTable } from "../output/table.js";
 import { recordCheck } from "../state/check-records.js";
 import { openStateDb } from "../state/state-db.js";
+
+// How long `agent check` waits for its notifications at its end (see checkCommand).
+const CHECK_FLUSH_MS = 1_000;
 
 export interface CheckOptions {
   config?: string;
@@ -33,7 +34,7 @@ export async function checkCommand(options: CheckOptions): Promise<number> {
   const notifier = new Notifications(loaded.notify, logger);
   await notifier.checkFinished(app, report);
   await notifier.flush(CHECK_FLUSH_MS);
-  notifier.close();
+  await notifier.close();
   return NagiosCode[report.status];
 }
 

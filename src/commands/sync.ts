@@ -56,6 +56,6 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   }, sayOnStderr("sync"));
   // The deploy is over; what it has to tell goes out now, or stays queued for the daemon.
   await notifier.flush(NOTIFY_FLUSH_MS);
-  notifier.close();
+  await notifier.close();
   return worstExitCode(codes);
 }

@@ -137,7 +137,7 @@ async function disarm(armed: Armed, drain?: () => Promise<void>): Promise<void> 
   armed.recovery.stop();
   await armed.prune.destroy();
   await drain?.();
-  await armed.notifications.idle();
+  await armed.notifications.close();
   await armed.endpoint?.server.close();
 }
 

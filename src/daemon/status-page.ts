@@ -88,8 +88,13 @@ ${apps}
   );
 }
 
+// The color of a status; an unknown one (never an inherited property) is grey.
+function colorOf(status: string): string {
+  return Object.hasOwn(COLORS, status) ? (COLORS[status] as string) : "#555";
+}
+
 function badge(status: string): string {
-  const color = COLORS[status] ?? "#555";
+  const color = colorOf(status);
   return `<span class="badge" style="background:${color}">${escapeHtml(status)}</span>`;
 }
 
@@ -174,14 +179,17 @@ function renderDurations(app: PageApp): string {
   const W = 1000;
   const H = 160;
   const PAD = 4;
-  const times = points.map((p) => Date.parse(p.at));
+  const valid = app.checkDurations.filter((p) => Number.isFinite(Date.parse(p.at)));
+  if (valid.length === 0)
+    return "<h3>Check durations, last 24 h</h3><p>No check in the last 24 hours.</p>";
+  const times = valid.map((p) => Date.parse(p.at));
   const end = Math.max(...times);
   // The last 24 hours, or less when the history is shorter: a day-old axis with every point at
   // its right edge would show nothing.
   const start = Math.max(end - 86_400_000, Math.min(...times));
   const span = Math.max(end - start, 1);
-  const maxMs = Math.max(1, ...points.map((p) => p.durationMs));
-  const xy = points.map((p, i) => {
+  const maxMs = Math.max(1, ...valid.map((p) => p.durationMs));
+  const xy = valid.map((p, i) => {
     const x = PAD + (((times[i] as number) - start) / span) * (W - 2 * PAD);
     const y = H - PAD - (p.durationMs / maxMs) * (H - 2 * PAD);
     return { x, y, p };
@@ -190,11 +198,11 @@ function renderDurations(app: PageApp): string {
   const dots = xy
     .map(
       ({ x, y, p }) =>
-        `<circle class="run" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="2.5" fill="${COLORS[p.status] ?? "#555"}"><title>${escapeHtml(`${p.at}: ${formatDuration(p.durationMs)} ${p.status}`)}</title></circle>`,
+        `<circle class="run" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="2.5" fill="${colorOf(p.status)}"><title>${escapeHtml(`${p.at}: ${formatDuration(p.durationMs)} ${p.status}`)}</title></circle>`,
     )
     .join("");
   return `<h3>Check durations, last 24 h</h3>
-<p class="legend">${points.length} runs from ${escapeHtml(new Date(start).toISOString())} to ${escapeHtml(new Date(end).toISOString())}; top of the chart ${escapeHtml(formatDuration(maxMs))}.</p>
+<p class="legend">${valid.length} runs from ${escapeHtml(new Date(start).toISOString())} to ${escapeHtml(new Date(end).toISOString())}; top of the chart ${escapeHtml(formatDuration(maxMs))}.</p>
 <svg class="durations" viewBox="0 0 ${W} ${H}" role="img" aria-label="check durations over the last 24 hours">
 <rect x="0" y="0" width="${W}" height="${H}" fill="#fff" stroke="#ddd"/>
 <polyline points="${line}" fill="none" stroke="#1565c0" stroke-width="1.5"/>${dots}</svg>`;

@@ -7,68 +7,82 @@ import type { StateDb } from "../state/state-db.js";
 import type { NotifyEvent } from "./event.js";
 import { payload } from "./payload.js";
 import { postJson } from "./post.js";
-import { claimDue, delivered, dropOrphans, failedAttempt } from "./queue.js";
+import { claimNext, delivered, failedAttempt, prune } from "./queue.js";
 import type { NotifyTarget } from "./targets.js";
 
-// Rows claimed at once; sent a few at a time, so one dead receiver does not hold the others.
-const BATCH = 20;
+// Posts in flight at once.
 const PARALLEL = 4;
 
 export interface Delivery {
   sent: number;
   failed: number;
+  // Rows past the age or size bound, dropped before the pass.
   dropped: number;
 }
 
-// Deliver every due row, batch after batch, until none is due or `deadline` (ms since the epoch)
-// has passed.
+export interface PassLimits {
+  // Claim nothing new after this (ms since the epoch); a post in flight finishes within its 5 s.
+  deadline: number;
+  // Ends the pass at once: posts in flight are aborted and stay queued.
+  signal?: AbortSignal;
+}
+
+// One pass: deliver due rows until none is due or the deadline passed. A target that fails is
+// not tried again in the same pass, so one dead receiver does not hold the others' rows back.
 export async function deliverDue(
   db: StateDb,
   targets: NotifyTarget[],
   log: Logger,
-  deadline = Number.POSITIVE_INFINITY,
+  limits: PassLimits,
 ): Promise<Delivery> {
-  const result: Delivery = { sent: 0, failed: 0, dropped: dropOrphans(db, targets) };
+  const result: Delivery = { sent: 0, failed: 0, dropped: prune(db) };
   if (result.dropped > 0) {
-    log.warn({ dropped: result.dropped }, "notifications for targets no longer configured dropped");
+    log.warn(
+      { dropped: result.dropped },
+      "notifications older than 24 h or past the queue bound dropped",
+    );
   }
   const byKey = new Map(targets.map((t) => [t.key, t]));
-  while (Date.now() < deadline) {
-    const rows = claimDue(db, BATCH);
-    if (rows.length === 0) break;
-    let next = 0;
-    const lane = async () => {
-      while (next < rows.length) {
-        const row = rows[next++];
-        const target = row && byKey.get(row.target);
-        if (!row || !target) continue;
-        const event = JSON.parse(row.payload) as NotifyEvent;
-        const answer = await postJson(target.url, payload(target.format, event));
-        if (answer.ok) {
-          delivered(db, row.id);
-          result.sent++;
-          log.info(
-            { target: target.label, event: row.event, attempts: row.attempts + 1, ms: answer.ms },
-            "notification sent",
-          );
-        } else {
-          const error = answer.error ?? "failed";
-          const retryAt = failedAttempt(db, row, error);
-          result.failed++;
-          log.warn(
-            {
-              target: target.label,
-              event: row.event,
-              attempts: row.attempts + 1,
-              error: printable(error, 200),
-              retryAt: new Date(retryAt).toISOString(),
-            },
-            "notification not delivered; queued for another attempt",
-          );
-        }
+  const keys = [...byKey.keys()];
+  const failedTargets = new Set<string>();
+  const lane = async () => {
+    for (;;) {
+      if (limits.signal?.aborted || Date.now() >= limits.deadline) return;
+      const row = claimNext(db, keys, failedTargets);
+      const target = row && byKey.get(row.target);
+      if (!row || !target) return;
+      const event = JSON.parse(row.payload) as NotifyEvent;
+      const answer = await postJson(
+        target.url,
+        payload(target.format, event),
+        undefined,
+        limits.signal,
+      );
+      if (answer.ok) {
+        delivered(db, row.id);
+        result.sent++;
+        log.info(
+          { target: target.label, event: row.event, attempts: row.attempts + 1, ms: answer.ms },
+          "notification sent",
+        );
+        continue;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL, rows.length) }, lane));
-  }
+      failedTargets.add(row.target);
+      const error = answer.error ?? "failed";
+      const retryAt = failedAttempt(db, row, error);
+      result.failed++;
+      log.warn(
+        {
+          target: target.label,
+          event: row.event,
+          attempts: row.attempts + 1,
+          error: printable(error, 200),
+          retryAt: new Date(retryAt).toISOString(),
+        },
+        "notification not delivered; queued for another attempt",
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, lane));
   return result;
 }

@@ -17,9 +17,15 @@ import type { NotifyTarget } from "./targets.js";
 // How long a CLI run waits at its end for its notifications: one attempt's bound, and a margin.
 export const NOTIFY_FLUSH_MS = 5_500;
 
+// A pass of deliveries claims nothing new after this long (the daemon starts one every 5 s).
+const PASS_MS = 30_000;
+
 export class Notifications {
   private db: StateDb | undefined;
-  private pending: Promise<unknown> = Promise.resolve();
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private readonly abort = new AbortController();
   private queued = false;
 
   constructor(
@@ -53,8 +59,12 @@ export class Notifications {
     const revision = (await readLiveRelease(appLayout(app)).catch(() => undefined))?.revision;
     this.guard(() => {
       const db = this.connection();
-      const decision = noteVerdict(db, this.targets, report, revision ?? null);
-      if (decision) this.queue(db, decision.targets, decision.event);
+      // One transaction: `agent check` and the daemon's schedule judging at the same moment must
+      // not both see the change and both tell it.
+      db.transaction(() => {
+        const decision = noteVerdict(db, this.targets, report, revision ?? null);
+        if (decision) this.queue(db, decision.targets, decision.event);
+      }).immediate();
     });
   }
 
@@ -70,35 +80,51 @@ export class Notifications {
     this.deliver();
   }
 
-  // Deliver what is due, in the background; one delivery at a time per process.
-  deliver(deadline?: number): Promise<unknown> {
-    if (!this.enabled) return Promise.resolve();
-    this.pending = this.pending.then(() =>
-      deliverDue(this.connection(), this.targets, this.log, deadline).catch((error: unknown) =>
-        this.log.warn({ err: error }, "notifications not delivered; they stay queued"),
-      ),
-    );
-    return this.pending;
+  // Deliver what is due, in the background. One pass at a time per process: a request for another
+  // while one runs is folded into one more pass after it. Each pass ends by its deadline.
+  deliver(ms = PASS_MS): Promise<void> {
+    if (!this.enabled || this.closed) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    const pass = async () => {
+      do {
+        this.again = false;
+        await deliverDue(this.connection(), this.targets, this.log, {
+          deadline: Date.now() + ms,
+          signal: this.abort.signal,
+        }).catch((error: unknown) =>
+          this.log.warn({ err: error }, "notifications not delivered; they stay queued"),
+        );
+      } while (this.again && !this.closed);
+    };
+    this.running = pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
   }
 
   // Before a CLI run exits: give what it queued up to `ms` to go out; whatever does not stays
   // queued for the daemon or the next run.
   async flush(ms: number): Promise<void> {
-    if (this.queued) {
-      await Promise.race([
-        this.deliver(Date.now() + ms),
-        new Promise((r) => setTimeout(r, ms).unref()),
-      ]);
-    }
+    if (!this.queued) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.deliver(ms),
+      new Promise((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
-  // Resolves when this process's delivery in flight (if any) is done: a stopping daemon waits for
-  // it rather than leave a claimed notification for the next start to send a second time.
-  idle(): Promise<unknown> {
-    return this.pending;
-  }
-
-  close(): void {
+  // Stop: posts in flight are aborted (they stay queued, claimed for at most 15 s) and the pass
+  // is waited for, so no row is marked after the DB is closed, and a CLI run exits at once.
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort.abort();
+    await this.running;
     if (!this.shared) this.db?.close();
     this.db = undefined;
   }

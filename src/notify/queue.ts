@@ -54,19 +54,34 @@ export function prune(db: StateDb, now = Date.now()): number {
   return old.changes + over.changes;
 }
 
-// Claim up to `limit` due rows for this process: a row claimed by another process within
-// CLAIM_MS is left to it, so two senders never post the same notification at once.
-export function claimDue(db: StateDb, limit: number, now = Date.now()): Queued[] {
+// Claim the oldest due row for one of `targets` (a row of a target this process does not know,
+// from a config being changed, is left to whoever knows it, and to the age bound), skipping the
+// targets in `skip` (they failed in this pass). A row is claimed for CLAIM_MS, longer than one
+// attempt: two senders never post the same notification at once.
+export function claimNext(
+  db: StateDb,
+  targets: string[],
+  skip: ReadonlySet<string>,
+  now = Date.now(),
+): Queued | undefined {
+  const wanted = targets.filter((t) => !skip.has(t));
+  if (wanted.length === 0) return undefined;
   return db
     .transaction(() => {
-      const rows = db
+      const row = db
         .prepare(
-          "SELECT id, target, event, app, payload, attempts FROM notifications WHERE next_ms <= ? AND claimed_until_ms <= ? ORDER BY id LIMIT ?",
+          `SELECT id, target, event, app, payload, attempts FROM notifications
+            WHERE next_ms <= ? AND claimed_until_ms <= ? AND target IN (${wanted.map(() => "?").join(", ")})
+            ORDER BY id LIMIT 1`,
         )
-        .all(now, now, limit) as Queued[];
-      const claim = db.prepare("UPDATE notifications SET claimed_until_ms = ? WHERE id = ?");
-      for (const row of rows) claim.run(now + CLAIM_MS, row.id);
-      return rows;
+        .get(now, now, ...wanted) as Queued | undefined;
+      if (row) {
+        db.prepare("UPDATE notifications SET claimed_until_ms = ? WHERE id = ?").run(
+          now + CLAIM_MS,
+          row.id,
+        );
+      }
+      return row;
     })
     .immediate();
 }
@@ -99,15 +114,4 @@ export function nextDue(db: StateDb): number | undefined {
     at: number | null;
   };
   return row.at ?? undefined;
-}
-
-// Rows whose target is no longer configured (the config changed): dropped, counted.
-export function dropOrphans(db: StateDb, targets: NotifyTarget[]): number {
-  const keys = targets.map((t) => t.key);
-  const placeholders = keys.map(() => "?").join(", ");
-  const sql =
-    keys.length === 0
-      ? "DELETE FROM notifications"
-      : `DELETE FROM notifications WHERE target NOT IN (${placeholders})`;
-  return db.prepare(sql).run(...keys).changes;
 }

@@ -2,6 +2,7 @@
 // url_file (a root-only file: a Slack webhook URL is a secret), a key that names the target in
 // the state DB without its URL, and a label for messages that never shows the URL either.
 import { createHash } from "node:crypto";
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Config, NotifyEventName, NotifyTargetConfig } from "../config/schema.js";
 import type { ConfigProblem } from "../errors.js";
@@ -68,7 +69,8 @@ export function wants(target: NotifyTarget, event: NotifyEventName, app: string)
 async function readUrlFile(file: string): Promise<{ url: string } | { problem: string }> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(file, "r");
+    // O_NONBLOCK: a FIFO put there must not hang every command that loads the config.
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return { problem: `${file}: ${code === "ENOENT" ? "missing" : `cannot read (${code})`}` };
@@ -76,6 +78,10 @@ async function readUrlFile(file: string): Promise<{ url: string } | { problem: s
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) return { problem: `${file}: not a regular file` };
+    const uid = process.getuid?.();
+    if (uid !== undefined && stat.uid !== 0 && stat.uid !== uid) {
+      return { problem: `${file}: owned by uid ${stat.uid}, expected root` };
+    }
     if ((stat.mode & 0o007) !== 0) {
       const mode = (stat.mode & 0o777).toString(8).padStart(3, "0");
       return { problem: `${file}: mode ${mode} lets others at a secret URL; chmod o-rwx` };

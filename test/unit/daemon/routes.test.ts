@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
+import { sessionCookie } from "../../../src/daemon/page-session.js";
 import type { StatusApi } from "../../../src/daemon/routes.js";
 import { type StatusServer, startStatusServer } from "../../../src/daemon/status-server.js";
 import { rawGet } from "./raw-http.js";
@@ -229,7 +230,10 @@ describe("the status page", () => {
     assert.equal(res.status, 303);
     assert.equal(res.headers.get("location"), "/");
     const cookie = res.headers.get("set-cookie") ?? "";
-    assert.match(cookie, /^deploy_agent_session=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=\//);
+    assert.match(
+      cookie,
+      /^deploy_agent_session=\d+\.[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200$/,
+    );
     assert.ok(!cookie.includes(TOKEN));
     const session = cookie.split(";")[0] ?? "";
     const page = await call("/", { headers: { cookie: session } });
@@ -257,5 +261,10 @@ describe("the status page", () => {
       headers: { cookie: `deploy_agent_session=${"0".repeat(64)}` },
     });
     assert.doesNotMatch(forged.text, /shop/);
+    // A session past its 12 hours shows nothing, whatever the browser kept.
+    const old = sessionCookie(TOKEN, Date.now() - 13 * 3_600_000).split(";")[0] ?? "";
+    assert.doesNotMatch((await call("/", { headers: { cookie: old } })).text, /shop/);
+    const fresh = sessionCookie(TOKEN).split(";")[0] ?? "";
+    assert.match((await call("/", { headers: { cookie: fresh } })).text, /data-app="shop"/);
   });
 });

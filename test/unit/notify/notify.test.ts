@@ -15,8 +15,9 @@ import { logger } from "../../../src/log.js";
 import { noteVerdict } from "../../../src/notify/check-alerts.js";
 import { deliverDue } from "../../../src/notify/deliver.js";
 import { checkEvent, syncEvent } from "../../../src/notify/event.js";
+import { Notifications } from "../../../src/notify/notifications.js";
 import { payload } from "../../../src/notify/payload.js";
-import { backoffMs, claimDue, enqueue, MAX_QUEUED, nextDue } from "../../../src/notify/queue.js";
+import { backoffMs, claimNext, enqueue, MAX_QUEUED, nextDue } from "../../../src/notify/queue.js";
 import { type NotifyTarget, resolveTargets, targetKey } from "../../../src/notify/targets.js";
 import { openStateDb, type StateDb } from "../../../src/state/state-db.js";
 
@@ -110,10 +111,14 @@ describe("the queue", () => {
     const event = syncEvent({ app: "shop", outcome: "deployed", revision: "c".repeat(40) });
     assert.ok(event);
     assert.deepEqual(enqueue(db, [a, b, c], event), { queued: 1, dropped: 0 });
-    const first = claimDue(db, 10);
-    assert.equal(first.length, 1);
-    assert.equal(first[0]?.target, a.key);
-    assert.equal(claimDue(db, 10).length, 0, "claimed by the first caller");
+    const keys = [a.key, b.key, c.key];
+    const first = claimNext(db, keys, new Set());
+    assert.equal(first?.target, a.key);
+    assert.equal(claimNext(db, keys, new Set()), undefined, "claimed by the first caller");
+    // A row of a target this process does not know is left alone.
+    enqueue(db, [a], event);
+    assert.equal(claimNext(db, [b.key], new Set()), undefined);
+    assert.equal(claimNext(db, keys, new Set([a.key])), undefined, "a failed target is skipped");
     // The URL is nowhere in the state DB.
     const dump = JSON.stringify(db.prepare("SELECT * FROM notifications").all());
     assert.ok(!dump.includes("127.0.0.1:1/a"));
@@ -266,7 +271,8 @@ describe("delivery to a real receiver", () => {
       );
       assert.ok(event);
       enqueue(db, [hook], event);
-      const down = await deliverDue(db, [hook], logger);
+      const pass = () => deliverDue(db, [hook], logger, { deadline: Date.now() + 10_000 });
+      const down = await pass();
       assert.deepEqual(down, { sent: 0, failed: 1, dropped: 0 });
       const row = db.prepare("SELECT attempts, last_error FROM notifications").get() as {
         attempts: number;
@@ -276,7 +282,7 @@ describe("delivery to a real receiver", () => {
       assert.ok((nextDue(db) ?? 0) > Date.now() + 3_000, "not due again before its backoff");
       answer = 200;
       db.prepare("UPDATE notifications SET next_ms = 0").run();
-      const up = await deliverDue(db, [hook], logger);
+      const up = await pass();
       assert.deepEqual(up, { sent: 1, failed: 0, dropped: 0 });
       assert.equal(received.length, 1);
       assert.equal(received[0]?.type, "application/json");
@@ -287,6 +293,35 @@ describe("delivery to a real receiver", () => {
     } finally {
       db.close();
       server.close();
+    }
+  });
+});
+
+describe("a hanging receiver never holds a run", () => {
+  test("flush gives up at its bound, close aborts the post in flight; an upper-case scheme works", async () => {
+    const sockets: import("node:net").Socket[] = [];
+    const hanging = http.createServer(() => {});
+    hanging.on("connection", (s) => sockets.push(s));
+    await new Promise<void>((r) => hanging.listen(0, "127.0.0.1", r));
+    const { port } = hanging.address() as AddressInfo;
+    const db = freshDb();
+    const hook = target(`HTTP://127.0.0.1:${port}/hook`);
+    const notifications = new Notifications([hook], logger, db);
+    try {
+      const started = performance.now();
+      notifications.syncFinished({ app: "shop", outcome: "deployed", revision: "f".repeat(40) });
+      await notifications.flush(300);
+      const flushed = performance.now() - started;
+      assert.ok(flushed < 1_000, `flush took ${Math.round(flushed)} ms`);
+      await notifications.close();
+      assert.ok(performance.now() - started < 1_500, "close aborted the post");
+      assert.equal(sockets.length, 1, "the post reached the receiver");
+      // Still queued for the next run.
+      assert.equal(db.prepare("SELECT COUNT(*) FROM notifications").pluck().get(), 1);
+    } finally {
+      db.close();
+      for (const s of sockets) s.destroy();
+      hanging.close();
     }
   });
 });
