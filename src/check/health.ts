@@ -1,16 +1,28 @@
-// Check "health": the health URL answers 2xx on fresh connections, every answer reports the
-// same version, and that version is the live release's REVISION.
+// Check "health": every worker of the unit is proven to serve the live release, by the process
+// itself (its working directory is the live release; for verify, it started after the switch)
+// and by its answer (the probe goes on until every worker PID has answered the health URL on a
+// fresh connection); every answer reports the same version, and that is the live REVISION.
+import { realpath } from "node:fs/promises";
+import path from "node:path";
 import { clip, printable } from "../output/sanitize.js";
+import { startedAtMs } from "../system/processes.js";
 import { liveReleaseOf } from "./live-release.js";
-import type { Check, CheckOutcome } from "./types.js";
+import { type UnitMember, unitProcessesOf } from "./processes.js";
+import type { Check, CheckContext, CheckOutcome } from "./types.js";
 import { probeVersions, type VersionProbe } from "./version-probe.js";
 
 export const healthCheck: Check = {
   name: "health",
   async run(ctx) {
     if (!ctx.app.health) return { status: "ok", summary: "not configured", details: {} };
-    const live = await liveReleaseOf(ctx);
-    return judgeProbe(await probeVersions(ctx.app, live?.revision));
+    const [live, unit] = await Promise.all([liveReleaseOf(ctx), unitProcessesOf(ctx)]);
+    // The answers must come from the workers; a single-process app answers from its master.
+    const serving = unit.workers.length > 0 ? unit.workers : unit.masters;
+    const [probe, proof] = await Promise.all([
+      probeVersions(ctx.app, live?.revision, serving),
+      live ? proveWorkers(ctx, live.dir, unit.members, unit.masters) : undefined,
+    ]);
+    return judgeProbe(probe, proof);
   },
 };
 
@@ -18,8 +30,55 @@ export const healthCheck: Check = {
 // anything longer is the app's to explain, not ours to store and print in full.
 export const MAX_VERSION = 80;
 
-// Judge the answers: failures first, then disagreement, then the wrong version.
-export function judgeProbe(probe: VersionProbe): CheckOutcome {
+// What the processes themselves say about the release they run.
+export interface WorkerProof {
+  // The live release as the kernel names it (symlinks above it resolved).
+  release: string;
+  // Masters and workers whose working directory is another release (or a deleted one).
+  elsewhere: { pid: number; role: "master" | "worker"; cwd: string }[];
+  // For verify: those that started before the switch (ms since the epoch), with when they did.
+  early: { pid: number; startedAt: string }[];
+  // Processes whose working directory is outside releases/ altogether: the cwd proves nothing
+  // there (an app run with --chdir elsewhere), and the summary says so.
+  unproven: number[];
+}
+
+// Margin under the start time of a process against the switch: /proc gives it to 10 ms.
+const START_SLACK_MS = 50;
+
+// Read every master's and worker's cwd (and start time, when the run says when the switch was).
+export async function proveWorkers(
+  ctx: Pick<CheckContext, "layout" | "startedAfter">,
+  releaseDir: string,
+  members: UnitMember[],
+  masters: number[],
+): Promise<WorkerProof> {
+  const release = await realpath(releaseDir).catch(() => releaseDir);
+  const releases = await realpath(ctx.layout.releases).catch(() => ctx.layout.releases);
+  const proof: WorkerProof = { release, elsewhere: [], early: [], unproven: [] };
+  for (const member of members) {
+    const role = masters.includes(member.pid) ? "master" : "worker";
+    const cwd = member.cwd ?? "";
+    const inside = (dir: string) => cwd === dir || cwd.startsWith(`${dir}/`);
+    if (cwd.endsWith(" (deleted)") || (inside(releases) && !inside(release))) {
+      proof.elsewhere.push({ pid: member.pid, role, cwd });
+    } else if (!inside(release)) {
+      proof.unproven.push(member.pid);
+    }
+    if (ctx.startedAfter !== undefined) {
+      const started = await startedAtMs(member.startTicks);
+      if (started < ctx.startedAfter - START_SLACK_MS) {
+        proof.early.push({ pid: member.pid, startedAt: new Date(started).toISOString() });
+      }
+    }
+  }
+  return proof;
+}
+
+// Judge the answers and the processes: failures first, then disagreement, then a process in
+// another release or from before the switch, then a worker that never answered, then the wrong
+// version.
+export function judgeProbe(probe: VersionProbe, proof?: WorkerProof): CheckOutcome {
   const { answers } = probe;
   // The app writes both: cut to length here, so details and comparisons never see more.
   const expected = probe.expected === null ? null : clip(probe.expected, MAX_VERSION);
@@ -27,14 +86,19 @@ export function judgeProbe(probe: VersionProbe): CheckOutcome {
     answers.map((a) => (a.version === null ? "(none)" : clip(a.version, MAX_VERSION))),
   );
   const pids = [...new Set(answers.map((a) => a.pid).filter((p): p is number => p !== null))];
+  const unheard = probe.workers.filter((pid) => !pids.includes(pid));
   const details = {
     url: probe.url,
     expected,
     requests: answers.length,
     versions: Object.fromEntries(counts),
     pids: pids.sort((a, b) => a - b),
+    workers: probe.workers,
+    unheard,
+    probeMs: probe.durationMs,
     slowestMs: Math.max(0, ...answers.map((a) => a.ms)),
     errors: [...new Set(answers.map((a) => a.error).filter((e) => e !== null))],
+    ...(proof ? { release: proof.release, elsewhere: proof.elsewhere, early: proof.early } : {}),
   };
   const failed = answers.filter((a) => a.error !== null);
   if (failed.length > 0) {
@@ -44,11 +108,36 @@ export function judgeProbe(probe: VersionProbe): CheckOutcome {
       details,
     };
   }
-  const seen = `${answers.length} requests, ${pids.length} pid${pids.length === 1 ? "" : "s"}`;
+  const seen = seenText(answers.length, pids.length, probe.workers.length, unheard.length);
   if (counts.size > 1) {
     return {
       status: "critical",
       summary: `mixed versions: ${formatVersionSplit(counts)} (${seen})`,
+      details,
+    };
+  }
+  if (proof && proof.elsewhere.length > 0) {
+    const list = proof.elsewhere
+      .map((p) => `${p.role} ${p.pid} in ${printable(releaseName(p.cwd))}`)
+      .join(", ");
+    return {
+      status: "critical",
+      summary: `${list}: not the live release ${printable(path.basename(proof.release))} (${seen})`,
+      details,
+    };
+  }
+  if (proof && proof.early.length > 0) {
+    const list = proof.early.map((p) => `${p.pid} (${p.startedAt})`).join(", ");
+    return {
+      status: "critical",
+      summary: `started before the switch, so not the new code: pid ${list}`,
+      details,
+    };
+  }
+  if (unheard.length > 0) {
+    return {
+      status: "critical",
+      summary: `worker${unheard.length === 1 ? "" : "s"} ${unheard.join(", ")} never answered (${answers.length} requests in ${probe.durationMs} ms): wedged or not accepting`,
       details,
     };
   }
@@ -71,6 +160,21 @@ export function judgeProbe(probe: VersionProbe): CheckOutcome {
     };
   }
   return { status: "ok", summary: `${shownVersion(expected)} (${seen})`, details };
+}
+
+// "20 requests, 3 of 3 workers heard" when the workers were known and the answers carry PIDs;
+// "20 requests, 1 pid" otherwise, with the reason it could not be more.
+function seenText(requests: number, pids: number, workers: number, unheard: number): string {
+  if (workers > 0) return `${requests} requests, ${workers - unheard} of ${workers} workers heard`;
+  if (pids === 0) return `${requests} requests; the answers carry no pid, workers not told apart`;
+  return `${requests} requests, ${pids} pid${pids === 1 ? "" : "s"}`;
+}
+
+// A release directory's name from a cwd inside it ("/srv/shop/releases/X/sub" → "X").
+function releaseName(cwd: string): string {
+  const parts = cwd.replace(/ \(deleted\)$/, "").split("/");
+  const at = parts.lastIndexOf("releases");
+  return at >= 0 && parts[at + 1] ? (parts[at + 1] as string) : cwd;
 }
 
 // "7×abc123def456 3×0123456789ab": most common first, ties by name, so output is stable.

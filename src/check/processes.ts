@@ -6,7 +6,7 @@ import { cgroupPids } from "../system/cgroup.js";
 import { listProcesses, type ProcessInfo } from "../system/processes.js";
 import { unitControlGroup } from "../system/systemd.js";
 import { isStray, selfAndAncestors, siblingColorUnits } from "./strays.js";
-import type { Check, CheckOutcome } from "./types.js";
+import type { Check, CheckContext, CheckOutcome } from "./types.js";
 import { readUnitState, type UnitState, unitStateOf } from "./unit-state.js";
 
 export interface StrayProcess {
@@ -20,6 +20,8 @@ export interface UnitProcesses {
   mainPid: number;
   masters: number[];
   workers: number[];
+  // Where each master and worker runs and since when: what proves which release it serves.
+  members: UnitMember[];
   // In the cgroup but neither master nor worker (e.g. a subprocess a worker started).
   others: number[];
   strays: StrayProcess[];
@@ -27,6 +29,13 @@ export interface UnitProcesses {
   // Units running the same app beside this one (a blue-green app's other color), with their
   // processes: the app's own, not strays.
   siblings?: SiblingUnit[];
+}
+
+export interface UnitMember {
+  pid: number;
+  // /proc/PID/cwd as the kernel resolved it when the process chdir'ed (or inherited it).
+  cwd: string | null;
+  startTicks: number;
 }
 
 export interface SiblingUnit {
@@ -43,10 +52,22 @@ export interface ProcessGroups {
 export const processesCheck: Check = {
   name: "processes",
   async run(ctx) {
-    const found = await inspectUnitProcesses(ctx.app, await unitStateOf(ctx));
-    return evaluateProcesses(found, ctx.app.processes);
+    return evaluateProcesses(await unitProcessesOf(ctx), ctx.app.processes);
   },
 };
+
+// The unit's processes for this check run: read once, however many checks ask (processes and
+// health both need them).
+const perRun = new WeakMap<CheckContext, Promise<UnitProcesses>>();
+
+export function unitProcessesOf(ctx: CheckContext): Promise<UnitProcesses> {
+  let pending = perRun.get(ctx);
+  if (!pending) {
+    pending = unitStateOf(ctx).then((state) => inspectUnitProcesses(ctx.app, state));
+    perRun.set(ctx, pending);
+  }
+  return pending;
+}
 
 // Who runs in the unit's cgroup and which copies of its program run outside it.
 export async function inspectUnitProcesses(
@@ -80,10 +101,15 @@ export async function inspectUnitProcesses(
         )
         .map((p) => ({ pid: p.pid, cwd: p.cwd ?? null, command: p.argv.join(" ") }))
     : [];
+  const served = new Set([...groups.masters, ...groups.workers]);
+  const running = procs
+    .filter((p) => served.has(p.pid))
+    .map((p) => ({ pid: p.pid, cwd: p.cwd ?? null, startTicks: p.startTicks }));
   return {
     unit: unit.unit,
     mainPid: unit.mainPid,
     ...groups,
+    members: running,
     strays,
     program: unit.program ?? null,
     ...(siblings.length > 0

@@ -20,31 +20,94 @@ export interface VersionProbe {
   url: string;
   expected: string | null;
   answers: ProbeAnswer[];
+  // The worker PIDs the answers had to come from (the unit's, read from its cgroup); empty when
+  // the probe was not told (a URL through the proxy), or the answers carry no PID.
+  workers: number[];
+  durationMs: number;
 }
 
-// Send `health.requests` GETs, each on its own connection (no keep-alive: one connection would
-// always reach the same worker, and the point is to hear from every worker), a few at a time so
-// that busy sync workers hand requests to their siblings. Each is bounded by `health.timeout`.
+// After every connection of a round is open, this long before the requests are sent: a sync
+// worker accepts one connection and then blocks reading it, so each connection of the round is
+// taken by a different idle worker instead of the fastest one winning every accept.
+const HOLD_MS = 15;
+// Connections of one round at most.
+const MAX_ROUND = 10;
+
+// Ask the health URL over fresh connections (no keep-alive: one connection always reaches the
+// same worker) until every worker in `workers` has answered, in rounds of one connection per
+// worker and one more. At least `health.requests` answers are collected (every one must agree);
+// past that the probe goes on only while a worker is still unheard, up to 20 more requests per
+// worker and `health.timeout` in all. When no answer carries a PID the probe stops at
+// `health.requests`: those workers cannot be told apart (judgeProbe says so).
 export async function probeVersions(
   app: AppConfig,
   expectedRevision: string | undefined,
+  workers: number[] = [],
 ): Promise<VersionProbe> {
   const health = app.health as HealthConfig;
-  const parallel = Math.min(health.requests, Math.max(app.processes.workers, 1) + 1, 10);
+  const started = performance.now();
+  const want = new Set(workers);
+  const round = Math.min(Math.max(app.processes.workers, want.size, 1) + 1, MAX_ROUND);
+  const maxRequests = health.requests + 20 * want.size;
   const answers: ProbeAnswer[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < health.requests) {
-      next++;
-      answers.push(await askOnce(health));
+  const heard = new Set<number>();
+  const unheard = () => [...want].some((pid) => !heard.has(pid));
+  for (;;) {
+    const enough = answers.length >= health.requests;
+    if (enough && (!unheard() || !answers.some((a) => a.pid !== null))) break;
+    if (answers.length >= maxRequests || (enough && performance.now() - started > health.timeout)) {
+      break;
     }
+    const size = enough
+      ? Math.min(round, maxRequests - answers.length)
+      : Math.min(round, health.requests - answers.length);
+    for (const answer of await askRound(health, size)) {
+      answers.push(answer);
+      if (answer.pid !== null) heard.add(answer.pid);
+    }
+  }
+  return {
+    url: health.url,
+    expected: expectedRevision ?? null,
+    answers,
+    workers: answers.some((a) => a.pid !== null) ? [...want] : [],
+    durationMs: Math.round(performance.now() - started),
   };
-  await Promise.all(Array.from({ length: parallel }, lane));
-  return { url: health.url, expected: expectedRevision ?? null, answers };
+}
+
+// One round: open `size` connections, wait until all are open (or failed), hold HOLD_MS, then
+// send every request at once.
+async function askRound(health: HealthConfig, size: number): Promise<ProbeAnswer[]> {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const opened: Promise<void>[] = [];
+  const asked = Array.from({ length: size }, () => {
+    let connected: () => void = () => {};
+    opened.push(new Promise<void>((resolve) => (connected = resolve)));
+    return askOnce(health, { connected, gate });
+  });
+  // A connection that never opens must not hold the round: the per-request time-out ends it.
+  await Promise.race([Promise.all(opened), delay(health.timeout)]);
+  await delay(HOLD_MS);
+  release();
+  return Promise.all(asked);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+// Holding a request until its round is ready: `connected` is called once the connection is open
+// (or failed), and the request goes out when `gate` resolves.
+interface Hold {
+  connected: () => void;
+  gate: Promise<void>;
 }
 
 // One GET on a fresh connection; never throws, failures are answers too.
-export async function askOnce(health: HealthConfig): Promise<ProbeAnswer> {
+export async function askOnce(health: HealthConfig, hold?: Hold): Promise<ProbeAnswer> {
   // node:https (and TLS with it) only for an https:// URL: most health URLs are plain http on
   // loopback, and a daemon checking them need not carry TLS (~1 MB RSS in a bare node).
   const client = health.url.startsWith("https:") ? (await import("node:https")).default : http;
@@ -58,9 +121,10 @@ export async function askOnce(health: HealthConfig): Promise<ProbeAnswer> {
     ms: Math.round(performance.now() - started),
   });
   return new Promise((resolve) => {
-    const request = client.get(
+    const request = client.request(
       health.url,
       {
+        method: "GET",
         agent: false,
         signal: AbortSignal.timeout(health.timeout),
         headers: { connection: "close" },
@@ -76,13 +140,13 @@ export async function askOnce(health: HealthConfig): Promise<ProbeAnswer> {
           const status = response.statusCode ?? 0;
           const body = parseJsonObject(Buffer.concat(chunks).toString("utf8"));
           const version = body?.[health.version_field];
-          const pid = body?.pid;
+          const pid = body?.[health.pid_field];
           resolve(
             answer({
               httpStatus: status,
               version:
                 typeof version === "string" || typeof version === "number" ? String(version) : null,
-              pid: typeof pid === "number" ? pid : null,
+              pid: typeof pid === "number" && Number.isSafeInteger(pid) ? pid : null,
               error: status >= 200 && status < 300 ? null : `HTTP ${status}`,
             }),
           );
@@ -94,7 +158,19 @@ export async function askOnce(health: HealthConfig): Promise<ProbeAnswer> {
         );
       },
     );
-    request.on("error", (error) => resolve(answer({ error: describe(error, health) })));
+    request.on("error", (error) => {
+      hold?.connected();
+      resolve(answer({ error: describe(error, health) }));
+    });
+    if (!hold) {
+      request.end();
+      return;
+    }
+    request.on("socket", (socket) => {
+      if (!socket.connecting) hold.connected();
+      else socket.once("connect", () => hold.connected());
+    });
+    void hold.gate.then(() => request.end());
   });
 }
 

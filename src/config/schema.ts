@@ -156,6 +156,8 @@ const endpointSchema = z.strictObject({
 const healthSchema = z.strictObject({
   url: healthUrl,
   version_field: z.string().min(1).default("version"),
+  // The JSON field with the answering process's PID: how the probe knows every worker answered.
+  pid_field: z.string().min(1).default("pid"),
   requests: positiveInt.max(1000).default(20),
   timeout: duration.default(5_000),
   endpoints: z.array(endpointSchema).max(50, "expected at most 50 endpoints").default([]),

@@ -35,6 +35,9 @@ export interface DeployRun {
   // Directory name of the new release, known once the build has chosen it.
   release?: string;
   progress: Progress;
+  // When this run last asked systemd to start the app (ms since the epoch): verify proves every
+  // master and worker started after it.
+  startRequestedAt?: number;
 }
 
 export function freshProgress(): Progress {

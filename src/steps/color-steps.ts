@@ -67,6 +67,7 @@ export function startColorStep(run: DeployRun, app: BlueGreenApp, color: Color):
     await pointColor(run.layout, color, release);
     await writeColorEnv(run.layout, color, port);
     await fixDatabaseOwnership(app);
+    run.startRequestedAt = Date.now();
     await deliberateStart(unit);
     note(`${unit} on :${port} runs ${release}`);
   });
@@ -78,7 +79,7 @@ export function verifyColorStep(run: DeployRun, app: BlueGreenApp, color: Color)
   return runStep(run, "verify", async (note) => {
     const name = run.release as string;
     const expected = { name, revision: run.sha, dir: path.join(run.layout.releases, name) };
-    note(await verifyRelease(colorView(app, color), run.sha, expected));
+    note(await verifyRelease(colorView(app, color), run.sha, expected, run.startRequestedAt));
   });
 }
 

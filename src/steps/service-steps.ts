@@ -26,11 +26,14 @@ export function switchStep(run: DeployRun): Promise<void> {
 export function startStep(run: DeployRun): Promise<void> {
   return runStep(run, "start", async () => {
     run.progress.started = true;
+    run.startRequestedAt = Date.now();
     await startService(run.app);
   });
 }
 
 // Every process and health answer on run.sha, the commit of run.release.
 export function verifyStep(run: DeployRun): Promise<void> {
-  return runStep(run, "verify", async (note) => note(await verifyRelease(run.app, run.sha)));
+  return runStep(run, "verify", async (note) =>
+    note(await verifyRelease(run.app, run.sha, undefined, run.startRequestedAt)),
+  );
 }

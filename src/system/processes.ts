@@ -8,6 +8,8 @@ export interface ProcessInfo {
   cwd: string | undefined;
   // The cgroup path of the process in the hierarchy systemd manages (v2, or v1 name=systemd).
   cgroup: string | undefined;
+  // When it started, in clock ticks since boot (/proc/PID/stat field 22).
+  startTicks: number;
 }
 
 // One process, or undefined if it exited while we looked (a normal race, not an error).
@@ -27,6 +29,8 @@ export async function readProcess(pid: number): Promise<ProcessInfo | undefined>
       argv: cmdline.split("\0").filter((a) => a !== ""),
       cwd,
       cgroup: systemdCgroupOf(cgroupText),
+      // Field 22 counted from 1, and the list starts at field 3 (state).
+      startTicks: Number(fields[19]),
     };
   } catch {
     return undefined;
@@ -70,4 +74,17 @@ export function systemdCgroupOf(text: string): string | undefined {
 export function inCgroup(proc: ProcessInfo, controlGroup: string): boolean {
   if (!proc.cgroup || !controlGroup) return false;
   return proc.cgroup === controlGroup || proc.cgroup.startsWith(`${controlGroup}/`);
+}
+
+// Clock ticks per second in /proc: USER_HZ, 100 on every Linux architecture in use (the kernel's
+// own HZ may differ; what /proc reports is always scaled to USER_HZ).
+const USER_HZ = 100;
+
+// Wall-clock time (ms since the epoch) at which a process started, from its start in ticks since
+// boot: boot time is read here from /proc/uptime and the clock together, to 10 ms, instead of
+// /proc/stat's btime, which is whole seconds.
+export async function startedAtMs(startTicks: number): Promise<number> {
+  const now = Date.now();
+  const uptime = Number((await readFile("/proc/uptime", "utf8")).split(" ")[0]);
+  return Math.round(now - uptime * 1000 + (startTicks / USER_HZ) * 1000);
 }

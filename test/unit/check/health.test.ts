@@ -48,10 +48,62 @@ describe("formatVersionSplit", () => {
 });
 
 describe("judgeProbe", () => {
-  const probe = (answers: ProbeAnswer[], expected: string | null = OLD) => ({
+  const probe = (
+    answers: ProbeAnswer[],
+    expected: string | null = OLD,
+    workers: number[] = [],
+  ) => ({
     url: "http://127.0.0.1:8000/health",
     expected,
     answers,
+    workers,
+    durationMs: 7,
+  });
+
+  test("every worker heard: the summary says so; one never heard is critical by its PID", () => {
+    const all = judgeProbe(probe([answer(OLD, 1), answer(OLD, 2), answer(OLD, 3)], OLD, [1, 2, 3]));
+    assert.equal(all.status, "ok");
+    assert.equal(all.summary, "abc123def456 (3 requests, 3 of 3 workers heard)");
+    const wedged = judgeProbe(
+      probe([answer(OLD, 1), answer(OLD, 2), answer(OLD, 2)], OLD, [1, 2, 3]),
+    );
+    assert.equal(wedged.status, "critical");
+    assert.equal(
+      wedged.summary,
+      "worker 3 never answered (3 requests in 7 ms): wedged or not accepting",
+    );
+    assert.deepEqual(wedged.details.unheard, [3]);
+  });
+
+  test("no pid in the answers: today's count, and the summary says why", () => {
+    const outcome = judgeProbe(probe([answer(OLD, null as unknown as number)]));
+    assert.equal(outcome.status, "ok");
+    assert.match(outcome.summary, /the answers carry no pid, workers not told apart/);
+  });
+
+  test("a process in another release is critical, named with its release", () => {
+    const outcome = judgeProbe(probe([answer(OLD, 1), answer(OLD, 2)], OLD, [1, 2]), {
+      release: "/srv/shop/releases/B",
+      elsewhere: [{ pid: 2, role: "worker", cwd: "/srv/shop/releases/A" }],
+      early: [],
+      unproven: [],
+    });
+    assert.equal(outcome.status, "critical");
+    assert.equal(
+      outcome.summary,
+      "worker 2 in A: not the live release B (2 requests, 2 of 2 workers heard)",
+    );
+  });
+
+  test("a process started before the switch is critical for verify", () => {
+    const outcome = judgeProbe(probe([answer(OLD, 1)], OLD, [1]), {
+      release: "/srv/shop/releases/B",
+      elsewhere: [],
+      early: [{ pid: 1, startedAt: "2026-12-02T10:00:00.000Z" }],
+      unproven: [],
+    });
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /^started before the switch, so not the new code: pid 1 \(2026/);
   });
 
   test("every answer agreeing with the live REVISION is ok and counts pids", () => {
@@ -90,10 +142,62 @@ describe("judgeProbe", () => {
 });
 
 describe("judgeProbe with a version the app chose to be hostile", () => {
-  const probe = (answers: ProbeAnswer[], expected: string | null = OLD) => ({
+  const probe = (
+    answers: ProbeAnswer[],
+    expected: string | null = OLD,
+    workers: number[] = [],
+  ) => ({
     url: "http://127.0.0.1:8000/health",
     expected,
     answers,
+    workers,
+    durationMs: 7,
+  });
+
+  test("every worker heard: the summary says so; one never heard is critical by its PID", () => {
+    const all = judgeProbe(probe([answer(OLD, 1), answer(OLD, 2), answer(OLD, 3)], OLD, [1, 2, 3]));
+    assert.equal(all.status, "ok");
+    assert.equal(all.summary, "abc123def456 (3 requests, 3 of 3 workers heard)");
+    const wedged = judgeProbe(
+      probe([answer(OLD, 1), answer(OLD, 2), answer(OLD, 2)], OLD, [1, 2, 3]),
+    );
+    assert.equal(wedged.status, "critical");
+    assert.equal(
+      wedged.summary,
+      "worker 3 never answered (3 requests in 7 ms): wedged or not accepting",
+    );
+    assert.deepEqual(wedged.details.unheard, [3]);
+  });
+
+  test("no pid in the answers: today's count, and the summary says why", () => {
+    const outcome = judgeProbe(probe([answer(OLD, null as unknown as number)]));
+    assert.equal(outcome.status, "ok");
+    assert.match(outcome.summary, /the answers carry no pid, workers not told apart/);
+  });
+
+  test("a process in another release is critical, named with its release", () => {
+    const outcome = judgeProbe(probe([answer(OLD, 1), answer(OLD, 2)], OLD, [1, 2]), {
+      release: "/srv/shop/releases/B",
+      elsewhere: [{ pid: 2, role: "worker", cwd: "/srv/shop/releases/A" }],
+      early: [],
+      unproven: [],
+    });
+    assert.equal(outcome.status, "critical");
+    assert.equal(
+      outcome.summary,
+      "worker 2 in A: not the live release B (2 requests, 2 of 2 workers heard)",
+    );
+  });
+
+  test("a process started before the switch is critical for verify", () => {
+    const outcome = judgeProbe(probe([answer(OLD, 1)], OLD, [1]), {
+      release: "/srv/shop/releases/B",
+      elsewhere: [],
+      early: [{ pid: 1, startedAt: "2026-12-02T10:00:00.000Z" }],
+      unproven: [],
+    });
+    assert.equal(outcome.status, "critical");
+    assert.match(outcome.summary, /^started before the switch, so not the new code: pid 1 \(2026/);
   });
   const TITLE = "\x1b]0;pwned\x07abc";
 
@@ -176,6 +280,19 @@ describe("probeVersions against a real HTTP server", () => {
       health: { url: `http://127.0.0.1:${port}/health`, requests, timeout },
     }),
     name: "shop",
+  });
+
+  test("it goes on past health.requests until every worker PID answered, within bounds", async () => {
+    mode = "ok";
+    served = 0;
+    // 100..103 answer; 999 never will (a wedged worker): 20 requests + 20 per worker at most.
+    const probe = await probeVersions(app(4), OLD, [100, 101, 102, 103, 999]);
+    assert.equal(probe.answers.length, 4 + 20 * 5);
+    const outcome = judgeProbe(probe);
+    assert.equal(outcome.status, "critical");
+    const heard = await probeVersions(app(2), OLD, [100, 101, 102, 103]);
+    assert.ok(heard.answers.length >= 4 && heard.answers.length < 24, `${heard.answers.length}`);
+    assert.deepEqual(judgeProbe(heard).details.unheard, []);
   });
 
   test("each request uses its own connection and reports version and pid", async () => {

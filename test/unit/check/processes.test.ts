@@ -15,6 +15,7 @@ function proc(pid: number, ppid: number): ProcessInfo {
     argv: ["gunicorn"],
     cwd: "/srv/shop/current",
     cgroup: "/system.slice/shop.service",
+    startTicks: 1000,
   };
 }
 
@@ -24,6 +25,7 @@ function found(fields: Partial<UnitProcesses>): UnitProcesses {
     mainPid: 100,
     masters: [100],
     workers: [101, 102, 103],
+    members: [],
     others: [],
     strays: [],
     program: "gunicorn",

@@ -25,6 +25,7 @@ function proc(fields: Partial<ProcessInfo>): ProcessInfo {
     argv: ["/usr/bin/python3", "/usr/bin/gunicorn", "app:app"],
     cwd: "/srv/shop/releases/20261123T101500Z-3f2a1c9b0d1e",
     cgroup: "/system.slice/stray.service",
+    startTicks: 1000,
     ...fields,
   };
 }
