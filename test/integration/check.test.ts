@@ -384,29 +384,20 @@ describe("agent check on a real machine", { skip }, () => {
         20_000,
         { what: "gunicorn to replace the killed worker" },
       );
-      // The probe's fresh connections may all land on the old workers (gunicorn's sync workers
-      // race for each accept, and one often wins them all): ask again, a few times, as an
-      // operator would, until the answers show the split.
-      const { code, report } = await machine.waitFor(
-        async () => {
-          const found = await agentCheck();
-          return /^mixed versions/.test(checkOf(found.report, "health").summary)
-            ? found
-            : undefined;
-        },
-        20_000,
-        { what: "a check that heard both versions", intervalMs: 200 },
-      );
+      // The probe hears every worker (it goes on until each PID answered), so one check shows
+      // the split: no asking twice.
+      const { code, report } = await agentCheck();
       assert.equal(code, 2);
       const health = checkOf(report, "health");
       assert.equal(health.status, "critical");
       const split =
-        /^mixed versions: (\d+)×([0-9a-f]{12}) (\d+)×([0-9a-f]{12}) \(20 requests, \d pids\)$/.exec(
+        /^mixed versions: (\d+)×([0-9a-f]{12}) (\d+)×([0-9a-f]{12}) \((\d+) requests, 3 of 3 workers heard\)$/.exec(
           health.summary,
         );
       assert.ok(split, health.summary);
       assert.deepEqual([split[2], split[4]].sort(), [other.slice(0, 12), sha.slice(0, 12)].sort());
-      assert.equal(Number(split[1]) + Number(split[3]), 20);
+      assert.equal(Number(split[1]) + Number(split[3]), Number(split[5]));
+      assert.ok(Number(split[5]) >= 20);
     } finally {
       await sh(`printf '%s\\n' ${sha} > ${revisionFile}
         systemctl restart shop.service`);
@@ -433,6 +424,81 @@ describe("agent check on a real machine", { skip }, () => {
     const service = checkOf(report, "service");
     assert.equal(service.status, "warning");
     assert.equal(service.summary, "shop.service restarted 1 time since the previous check");
+    await assertAllOk();
+  });
+
+  test("every worker heard: five checks in a row, each hears all three by PID", async () => {
+    for (let run = 0; run < 5; run++) {
+      const { code, report } = await agentCheck();
+      assert.equal(code, 0, notOk(report));
+      const health = checkOf(report, "health");
+      assert.match(health.summary, /^[0-9a-f]{12} \(\d+ requests, 3 of 3 workers heard\)$/);
+      const heard = health.details.pids as number[];
+      const workers = (health.details.workers as number[]).slice().sort((a, b) => a - b);
+      assert.equal(workers.length, 3);
+      assert.deepEqual(heard, workers, `run ${run}`);
+    }
+  });
+
+  test("a stale worker caught by its cwd: re-forked by a master in another release", async () => {
+    // A copy of the live release under another name, with the same REVISION: the versions agree,
+    // only the processes' working directory can tell. `current` moves to it without a restart
+    // (a hand-made "git pull && ln -sfn" deploy), then a worker dies and the master re-forks it:
+    // the new worker starts in the master's directory, the old release.
+    const live = await sh(`readlink ${SHOP_DIR}/current`);
+    const liveName = live.split("/").pop() as string;
+    const copy = `${SHOP_DIR}/releases/20300101T000000Z-stalecopy000`;
+    await sh(`cp -a ${live} ${copy}
+      ln -sfn ${copy} ${SHOP_DIR}/current.tmp && mv -T ${SHOP_DIR}/current.tmp ${SHOP_DIR}/current`);
+    try {
+      const master = await mainPid();
+      const [victim] = (await sh(`pgrep -P ${master}`)).split("\n");
+      await sh(`kill -TERM ${victim}`);
+      const [fresh] = await machine.waitFor(
+        async () => {
+          const pids = await unitPids(machine, "shop.service");
+          const born = pids.filter((p) => p !== master && p !== Number(victim));
+          return pids.length === 4 && !pids.includes(Number(victim)) ? born : undefined;
+        },
+        20_000,
+        { what: "gunicorn to re-fork the worker" },
+      );
+      assert.ok(fresh);
+      const { code, report } = await agentCheck();
+      assert.equal(code, 2, notOk(report));
+      const health = checkOf(report, "health");
+      assert.equal(health.status, "critical");
+      assert.match(health.summary, new RegExp(`master ${master} in ${liveName}`));
+      assert.match(health.summary, new RegExp(`worker \\d+ in ${liveName}`));
+      assert.match(health.summary, /not the live release 20300101T000000Z-stalecopy000/);
+      const elsewhere = (health.details.elsewhere as { pid: number }[]).map((p) => p.pid);
+      assert.ok(elsewhere.includes(master));
+      assert.equal(elsewhere.length, 4, "the master and every worker, the re-forked one too");
+    } finally {
+      await sh(`ln -sfn ${live} ${SHOP_DIR}/current.tmp && mv -T ${SHOP_DIR}/current.tmp ${SHOP_DIR}/current
+        rm -rf ${copy}`);
+    }
+    await waitForProcesses();
+    await assertAllOk();
+  });
+
+  test("a wedged worker caught by its PID: it never answers", async () => {
+    const master = await mainPid();
+    const [wedged] = (await sh(`pgrep -P ${master}`)).split("\n");
+    await sh(`kill -STOP ${wedged}`);
+    try {
+      const { code, report } = await agentCheck();
+      assert.equal(code, 2, notOk(report));
+      const health = checkOf(report, "health");
+      assert.equal(health.status, "critical");
+      assert.match(
+        health.summary,
+        new RegExp(`^worker ${wedged} never answered \\(\\d+ requests in \\d+ ms\\): wedged`),
+      );
+      assert.deepEqual(health.details.unheard, [Number(wedged)]);
+    } finally {
+      await sh(`kill -CONT ${wedged}`);
+    }
     await assertAllOk();
   });
 
