@@ -89,14 +89,23 @@ async function askRound(health: HealthConfig, size: number): Promise<ProbeAnswer
     return askOnce(health, { connected, gate });
   });
   // A connection that never opens must not hold the round: the per-request time-out ends it.
-  await Promise.race([Promise.all(opened), delay(health.timeout)]);
+  let bound: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(opened),
+    new Promise((resolve) => {
+      bound = setTimeout(resolve, health.timeout);
+    }),
+  ]);
+  clearTimeout(bound);
   await delay(HOLD_MS);
   release();
   return Promise.all(asked);
 }
 
+// Not unref'd: when every connection of a round failed at once, this timer is all that keeps a
+// short CLI run's event loop alive until the round ends.
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // Holding a request until its round is ready: `connected` is called once the connection is open

@@ -445,10 +445,12 @@ describe("agent check on a real machine", { skip }, () => {
     // only the processes' working directory can tell. `current` moves to it without a restart
     // (a hand-made "git pull && ln -sfn" deploy), then a worker dies and the master re-forks it:
     // the new worker starts in the master's directory, the old release.
+    // `current` as the agent writes it (relative), and the release it names.
     const live = await sh(`readlink ${SHOP_DIR}/current`);
-    const liveName = live.split("/").pop() as string;
+    const liveDir = await sh(`readlink -f ${SHOP_DIR}/current`);
+    const liveName = liveDir.split("/").pop() as string;
     const copy = `${SHOP_DIR}/releases/20300101T000000Z-stalecopy000`;
-    await sh(`cp -a ${live} ${copy}
+    await sh(`cp -a ${liveDir} ${copy}
       ln -sfn ${copy} ${SHOP_DIR}/current.tmp && mv -T ${SHOP_DIR}/current.tmp ${SHOP_DIR}/current`);
     try {
       const master = await mainPid();

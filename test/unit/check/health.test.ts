@@ -328,6 +328,17 @@ describe("probeVersions against a real HTTP server", () => {
     assert.ok(took < 1500, `took ${took} ms`);
   });
 
+  test("every connection refused: a bare process still gets its answer (no timer left unref'd)", async () => {
+    const module = new URL("../../../src/check/version-probe.js", import.meta.url).href;
+    const script = `const { probeVersions } = await import(${JSON.stringify(module)});
+      const app = { processes: { workers: 3 }, health: { url: "http://127.0.0.1:1/health", version_field: "version", pid_field: "pid", requests: 4, timeout: 2000 } };
+      const probe = await probeVersions(app, "x", [11, 12, 13]);
+      console.log(probe.answers.length);`;
+    const { execa } = await import("execa");
+    const run = await execa("node", ["--input-type=module", "-e", script], { reject: false });
+    assert.equal(run.stdout.trim(), "4", `exit ${run.exitCode}: ${run.stderr}`);
+  });
+
   test("a refused connection is a failure, not a crash", async () => {
     const closed = { ...app(2) };
     closed.health = {
