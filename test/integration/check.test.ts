@@ -6,23 +6,8 @@ import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
 import { provisionShop, SHOP_DB, SHOP_DIR, waitForHealth } from "../machine/sample-app.js";
 import { unitPids, unitProperty } from "../machine/units.js";
+import { checkOf, notOk, agentCheck as runAgentCheck } from "./check-helpers.js";
 import { skipUnlessRoot as skip } from "./sync-helpers.js";
-
-interface CheckJson {
-  name: string;
-  status: string;
-  summary: string;
-  details: Record<string, unknown>;
-  durationMs: number;
-}
-
-interface ReportJson {
-  app: string;
-  status: string;
-  checks: CheckJson[];
-  changes: string[];
-  durationMs: number;
-}
 
 const ORDER = [
   "release",
@@ -39,28 +24,7 @@ const ORDER = [
 describe("agent check on a real machine", { skip }, () => {
   let machine: Machine;
   let sha = "";
-
-  // Run `agent check --json` inside the machine.
-  async function agentCheck(...args: string[]): Promise<{ code: number; report: ReportJson }> {
-    const result = await machine.exec(["agent", "check", "--json", ...args]);
-    assert.ok(result.stdout.startsWith("{"), `no JSON from agent check: ${result.stderr}`);
-    return { code: result.exitCode, report: JSON.parse(result.stdout) as ReportJson };
-  }
-
-  // One check of a report, by name.
-  function checkOf(report: ReportJson, name: string): CheckJson {
-    const found = report.checks.find((c) => c.name === name);
-    assert.ok(found, `no ${name} check in the report`);
-    return found;
-  }
-
-  // The checks that are not ok, as "name: status summary" lines for assertion messages.
-  function notOk(report: ReportJson): string {
-    return report.checks
-      .filter((c) => c.status !== "ok")
-      .map((c) => `${c.name}: ${c.status} ${c.summary}`)
-      .join("\n");
-  }
+  const agentCheck = (...args: string[]) => runAgentCheck(machine, ...args);
 
   // Shell in the machine, failing the test when the script fails.
   async function sh(script: string): Promise<string> {

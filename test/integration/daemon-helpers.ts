@@ -1,7 +1,9 @@
 // What the daemon integration tests read inside a machine: the daemon's journal entries, its
 // unit's properties, the state DB (with the machine's python) and the status endpoint (curl).
+
 import assert from "node:assert/strict";
 import type { Machine } from "../machine/machine.js";
+import { GUEST_REPO } from "../machine/paths.js";
 import { unitProperty } from "../machine/units.js";
 
 export const UNIT = "deploy-agent.service";
@@ -107,4 +109,31 @@ export async function postTwice(machine: Machine, path: string, token: string): 
     reject: true,
   });
   return result.stdout.trim().split("\n").map(Number);
+}
+
+// Hold the shop app's lock as a sync would, from a transient unit in the machine, until the
+// returned function stops it: what the daemon's schedule must answer with "deploying".
+export async function holdShopLock(machine: Machine): Promise<() => Promise<void>> {
+  const script = `import("${GUEST_REPO}/dist/src/system/lock.js").then((m) => m.acquireLock("shop", "test holder")).then(() => setInterval(() => {}, 1000))`;
+  await machine.exec(
+    ["systemd-run", "--unit=hold-shop-lock", "--collect", process.execPath, "-e", script],
+    { reject: true },
+  );
+  const release = async () => {
+    await machine.exec(["systemctl", "stop", "hold-shop-lock"]);
+  };
+  try {
+    // The lock file outlives every run (emptied, never removed): wait until it names the holder.
+    await machine.waitFor(
+      async () =>
+        (await machine.exec(["grep", "-q", "test holder", "/run/deploy-agent/shop.lock"]))
+          .exitCode === 0,
+      10_000,
+      { what: "the test lock" },
+    );
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return release;
 }

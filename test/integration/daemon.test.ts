@@ -21,6 +21,7 @@ import { unitProperty, unitState } from "../machine/units.js";
 import {
   type Entry,
   entries,
+  holdShopLock,
   http,
   isScheduledCheck,
   journalText,
@@ -167,20 +168,8 @@ describe("deploy-agent daemon under systemd", { skip }, () => {
 
   test("a check while another process holds the app's lock says deploying", async () => {
     // A test process inside the machine holds the lock, as `agent sync` would.
-    const script = `import("${GUEST_REPO}/dist/src/system/lock.js").then((m) => m.acquireLock("shop", "test holder")).then(() => setInterval(() => {}, 1000))`;
-    await machine.exec(
-      ["systemd-run", "--unit=hold-shop-lock", "--collect", process.execPath, "-e", script],
-      { reject: true },
-    );
+    const release = await holdShopLock(machine);
     try {
-      // The lock file outlives every run (emptied, never removed): wait until it names the holder.
-      await machine.waitFor(
-        async () =>
-          (await machine.exec(["grep", "-q", "test holder", "/run/deploy-agent/shop.lock"]))
-            .exitCode === 0,
-        10_000,
-        { what: "the test lock" },
-      );
       const since = await now(machine);
       const entry = await nextCheck(since, () => true, "a scheduled check during the hold");
       assert.equal(entry.status, "deploying", JSON.stringify(entry));
@@ -201,7 +190,7 @@ describe("deploy-agent daemon under systemd", { skip }, () => {
       assert.equal(busy.code, 409);
       assert.match(JSON.parse(busy.body).holder, /test holder/);
     } finally {
-      await machine.exec(["systemctl", "stop", "hold-shop-lock"]);
+      await release();
     }
   });
 

@@ -18,7 +18,15 @@ import {
 } from "../machine/sample-app.js";
 import { unitPids } from "../machine/units.js";
 import {
+  type CheckJson,
+  checkOf,
+  notOk,
+  type ReportJson,
+  agentCheck as runAgentCheck,
+} from "./check-helpers.js";
+import {
   entries,
+  holdShopLock,
   http,
   isScheduledCheck,
   now,
@@ -27,19 +35,6 @@ import {
   waitForEntry,
 } from "./daemon-helpers.js";
 import { skipUnlessRoot as skip } from "./sync-helpers.js";
-
-interface CheckJson {
-  name: string;
-  status: string;
-  summary: string;
-  details: Record<string, unknown>;
-  durationMs: number;
-}
-
-interface ReportJson {
-  status: string;
-  checks: CheckJson[];
-}
 
 const SHARED = `${SHOP_DIR}/shared`;
 const ENV_FILE = `${SHARED}/.env`;
@@ -82,27 +77,10 @@ const GOOD_ENV = `SECRET_KEY=${SECRET}\nDATABASE_URL=sqlite:///${SHARED}/shop.db
 describe("more checks: endpoints, env_file, logs and Nagios plugins", { skip }, () => {
   let machine: Machine;
   let sha = "";
+  const agentCheck = (...args: string[]) => runAgentCheck(machine, ...args);
 
   const writeConfig = (app: ConfigObject = MORE, root: ConfigObject = {}) =>
     machine.writeFile(AGENT_CONFIG_PATH, shopConfigYaml({ app: MORE }, { app, root }), 0o644);
-
-  async function agentCheck(...args: string[]): Promise<{ code: number; report: ReportJson }> {
-    const result = await machine.exec(["agent", "check", "--json", ...args]);
-    assert.ok(result.stdout.startsWith("{"), `no JSON from agent check: ${result.stderr}`);
-    return { code: result.exitCode, report: JSON.parse(result.stdout) as ReportJson };
-  }
-
-  function checkOf(report: ReportJson, name: string): CheckJson {
-    const found = report.checks.find((c) => c.name === name);
-    assert.ok(found, `no ${name} check in the report`);
-    return found;
-  }
-
-  const notOk = (report: ReportJson) =>
-    report.checks
-      .filter((c) => c.status !== "ok")
-      .map((c) => `${c.name}: ${c.status} ${c.summary}`)
-      .join("\n");
 
   async function sh(script: string): Promise<string> {
     const result = await machine.sh(script);
@@ -417,19 +395,8 @@ describe("more checks: endpoints, env_file, logs and Nagios plugins", { skip }, 
         "an ok scheduled check after the repair",
       );
       // A sync holds the app: the schedule says "deploying" and runs no plugin meanwhile.
-      const script = `import("${GUEST_REPO}/dist/src/system/lock.js").then((m) => m.acquireLock("shop", "test holder")).then(() => setInterval(() => {}, 1000))`;
-      await machine.exec(
-        ["systemd-run", "--unit=hold-shop-lock", "--collect", process.execPath, "-e", script],
-        { reject: true },
-      );
+      const release = await holdShopLock(machine);
       try {
-        await machine.waitFor(
-          async () =>
-            (await machine.exec(["grep", "-q", "test holder", "/run/deploy-agent/shop.lock"]))
-              .exitCode === 0,
-          10_000,
-          { what: "the test lock" },
-        );
         // A check that started before the lock was taken may still be running its plugin.
         await new Promise((r) => setTimeout(r, 1_500));
         const runsBefore = await machine.readFile(QUEUE_RUNS);
@@ -452,7 +419,7 @@ describe("more checks: endpoints, env_file, logs and Nagios plugins", { skip }, 
           "a plugin ran during the hold",
         );
       } finally {
-        await machine.exec(["systemctl", "stop", "hold-shop-lock"]);
+        await release();
       }
       assert.ok((await entries(machine)).length > 0);
     } finally {

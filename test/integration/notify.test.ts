@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import type { NotifyEvent } from "../../src/notify/event.js";
 import { bootMachine, type Machine } from "../machine/machine.js";
 import { GUEST_REPO } from "../machine/paths.js";
 import {
@@ -51,18 +52,6 @@ interface Post {
   body: string;
 }
 
-interface JsonEvent {
-  event: string;
-  app: string;
-  host: string;
-  revision: string | null;
-  status: string;
-  message: string;
-  at: string;
-  step?: string | null;
-  error?: string | null;
-}
-
 describe("notifications and the status page", { skip }, () => {
   let machine: Machine;
   let sha = "";
@@ -83,13 +72,13 @@ describe("notifications and the status page", { skip }, () => {
   }
 
   // The json target's events, in order.
-  async function events(): Promise<JsonEvent[]> {
+  async function events(): Promise<NotifyEvent[]> {
     return (await posts())
       .filter((p) => p.path === "/hook")
-      .map((p) => JSON.parse(p.body) as JsonEvent);
+      .map((p) => JSON.parse(p.body) as NotifyEvent);
   }
 
-  async function waitForEvents(match: (e: JsonEvent) => boolean, count: number, what: string) {
+  async function waitForEvents(match: (e: NotifyEvent) => boolean, count: number, what: string) {
     return machine.waitFor(
       async () => {
         const found = (await events()).filter(match);
