@@ -5,7 +5,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { clip, printable } from "../output/sanitize.js";
-import { startedAtMs } from "../system/processes.js";
+import { startedAtMs, startedSinceBootMs } from "../system/processes.js";
 import { liveReleaseOf } from "./live-release.js";
 import { type UnitMember, unitProcessesOf } from "./processes.js";
 import type { Check, CheckContext, CheckOutcome } from "./types.js";
@@ -48,7 +48,7 @@ const START_SLACK_MS = 50;
 
 // Read every master's and worker's cwd (and start time, when the run says when the switch was).
 export async function proveWorkers(
-  ctx: Pick<CheckContext, "layout" | "startedAfter">,
+  ctx: Pick<CheckContext, "layout" | "switchedAt">,
   releaseDir: string,
   members: UnitMember[],
   masters: number[],
@@ -65,11 +65,12 @@ export async function proveWorkers(
     } else if (!inside(release)) {
       proof.unproven.push(member.pid);
     }
-    if (ctx.startedAfter !== undefined) {
+    if (
+      ctx.switchedAt !== undefined &&
+      startedSinceBootMs(member.startTicks) < ctx.switchedAt - START_SLACK_MS
+    ) {
       const started = await startedAtMs(member.startTicks);
-      if (started < ctx.startedAfter - START_SLACK_MS) {
-        proof.early.push({ pid: member.pid, startedAt: new Date(started).toISOString() });
-      }
+      proof.early.push({ pid: member.pid, startedAt: new Date(started).toISOString() });
     }
   }
   return proof;

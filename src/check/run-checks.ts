@@ -30,8 +30,8 @@ export interface RunChecksOptions {
   only?: string[];
   // Judge the answers against this release instead of `current`'s (CheckContext.expected).
   expected?: LiveRelease;
-  // See CheckContext.startedAfter.
-  startedAfter?: number;
+  // See CheckContext.switchedAt.
+  switchedAt?: number;
 }
 
 // Run every (or the selected) check once. A check that throws is reported as unknown with its
@@ -49,7 +49,7 @@ export async function runChecks(
     fix: !!options.fix,
     changes: [],
     expected: options.expected,
-    startedAfter: options.startedAfter,
+    switchedAt: options.switchedAt,
     blueGreen: subject.blueGreen,
   };
   const candidates = checksFor(app);

@@ -26,9 +26,10 @@ export interface CheckContext {
   // The release whose REVISION the answers must carry, when it is not `current`'s (a blue-green
   // color verified on its own port before the proxy sends it traffic).
   expected?: LiveRelease;
-  // For verify: when the service was started (ms since the epoch). A master or worker that
-  // started before it outlived the restart and runs old code, whatever its cwd says.
-  startedAfter?: number;
+  // For verify: when the deploy switched the release (ms since boot, DeployRun.switchedAt). A
+  // master or worker that started before it outlived the restart and runs old code, whatever its
+  // cwd says.
+  switchedAt?: number;
   // A blue-green app as configured, and which color serves; absent for a restart app (and for one
   // color verified on its own, which the deploy hands in as a restart app: colorView).
   blueGreen?: BlueGreenSubject;

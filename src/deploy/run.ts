@@ -35,9 +35,11 @@ export interface DeployRun {
   // Directory name of the new release, known once the build has chosen it.
   release?: string;
   progress: Progress;
-  // When this run last asked systemd to start the app (ms since the epoch): verify proves every
-  // master and worker started after it.
-  startRequestedAt?: number;
+  // When this run switched the release the app runs (`current`, or a color's link), in ms since
+  // boot: verify proves every master and worker started after it. Boot-relative, so a clock set
+  // back or forward meanwhile cannot fail a good deploy; unknown to a run that did not switch
+  // (recovery after a power cut, where every process of this boot started after the switch).
+  switchedAt?: number;
 }
 
 export function freshProgress(): Progress {

@@ -9,7 +9,7 @@ import { type BlueGreenApp, type Color, colorUnit } from "../config/blue-green.j
 import { type DeployRun, runStep, type StepSay } from "../deploy/run.js";
 import { formatDuration } from "../output/table.js";
 import { switchProxy } from "../proxy/switch-proxy.js";
-import { pointColor, writeColorEnv } from "../release/colors.js";
+import { colorLink, pointColor, writeColorEnv } from "../release/colors.js";
 import { fixDatabaseOwnership } from "../sqlite/db-files.js";
 import { clearDrain, recordDrain } from "../state/drain-record.js";
 import { colorView, publicView } from "../strategies/color-view.js";
@@ -20,7 +20,9 @@ import {
   foreignListeners,
   listeningOn,
 } from "../system/connections.js";
+import { uptimeMs } from "../system/processes.js";
 import { showUnit, unitControlGroup } from "../system/systemd.js";
+import { linkMoves } from "./service-steps.js";
 import { deliberateStart } from "./start.js";
 import { stopUnit } from "./stop.js";
 import { switchCurrent } from "./switch.js";
@@ -64,10 +66,11 @@ export function startColorStep(run: DeployRun, app: BlueGreenApp, color: Color):
     if (await colorRunning(app, color)) await stopUnit(unit);
     const taken = await portTakenBy(app, color);
     if (taken) throw new Error(taken);
+    const moved = await linkMoves(colorLink(run.layout, color), release);
     await pointColor(run.layout, color, release);
+    if (moved) run.switchedAt = await uptimeMs();
     await writeColorEnv(run.layout, color, port);
     await fixDatabaseOwnership(app);
-    run.startRequestedAt = Date.now();
     await deliberateStart(unit);
     note(`${unit} on :${port} runs ${release}`);
   });
@@ -79,7 +82,7 @@ export function verifyColorStep(run: DeployRun, app: BlueGreenApp, color: Color)
   return runStep(run, "verify", async (note) => {
     const name = run.release as string;
     const expected = { name, revision: run.sha, dir: path.join(run.layout.releases, name) };
-    note(await verifyRelease(colorView(app, color), run.sha, expected, run.startRequestedAt));
+    note(await verifyRelease(colorView(app, color), run.sha, expected, run.switchedAt));
   });
 }
 

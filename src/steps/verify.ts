@@ -19,7 +19,7 @@ export async function verifyRelease(
   app: AppConfig,
   revision: string,
   expected?: LiveRelease,
-  startedAfter?: number,
+  switchedAt?: number,
 ): Promise<string> {
   const live = expected ?? (await readLiveRelease(appLayout(app)));
   if (live?.revision !== revision) {
@@ -27,7 +27,7 @@ export async function verifyRelease(
   }
   const deadline = Date.now() + app.verify.timeout;
   for (;;) {
-    const report = await runChecks(app, { only: VERIFY_CHECKS, expected, startedAfter });
+    const report = await runChecks(app, { only: VERIFY_CHECKS, expected, switchedAt });
     const missing = VERIFY_CHECKS.filter((name) => !report.checks.some((c) => c.name === name));
     // Without these checks there is no proof of health: never report success by default.
     if (missing.length > 0) throw new Error(`no ${missing.join(", ")} check available`);

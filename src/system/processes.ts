@@ -80,6 +80,16 @@ export function inCgroup(proc: ProcessInfo, controlGroup: string): boolean {
 // own HZ may differ; what /proc reports is always scaled to USER_HZ).
 const USER_HZ = 100;
 
+// When a process started, in ms since boot: comparable with uptimeMs() whatever the clock does.
+export function startedSinceBootMs(startTicks: number): number {
+  return (startTicks / USER_HZ) * 1000;
+}
+
+// Time since boot, in ms (/proc/uptime, 10 ms resolution): the clock process start times use.
+export async function uptimeMs(): Promise<number> {
+  return Number((await readFile("/proc/uptime", "utf8")).split(" ")[0]) * 1000;
+}
+
 // Wall-clock time (ms since the epoch) at which a process started, from its start in ticks since
 // boot: boot time is read here from /proc/uptime and the clock together, to 10 ms, instead of
 // /proc/stat's btime, which is whole seconds.
