@@ -32,12 +32,15 @@ export interface VersionProbe {
 const HOLD_MS = 15;
 // Connections of one round at most.
 const MAX_ROUND = 10;
+// Requests past health.requests, per worker, that the probe may send while a worker is unheard
+// (a worker still booting answers within them; the time bound, health.timeout, comes first).
+const PER_WORKER = 30;
 
 // Ask the health URL over fresh connections (no keep-alive: one connection always reaches the
 // same worker) until every worker in `workers` has answered, in rounds of one connection per
 // worker and one more. At least `health.requests` answers are collected (every one must agree);
-// past that the probe goes on only while a worker is still unheard, up to 20 more requests per
-// worker and `health.timeout` in all. When no answer carries a PID the probe stops at
+// past that the probe goes on only while a worker is still unheard, up to PER_WORKER more
+// requests per worker and `health.timeout` in all. When no answer carries a PID the probe stops at
 // `health.requests`: those workers cannot be told apart (judgeProbe says so).
 export async function probeVersions(
   app: AppConfig,
@@ -48,7 +51,7 @@ export async function probeVersions(
   const started = performance.now();
   const want = new Set(workers);
   const round = Math.min(Math.max(app.processes.workers, want.size, 1) + 1, MAX_ROUND);
-  const maxRequests = health.requests + 20 * want.size;
+  const maxRequests = health.requests + PER_WORKER * want.size;
   const answers: ProbeAnswer[] = [];
   const heard = new Set<number>();
   const unheard = () => [...want].some((pid) => !heard.has(pid));

@@ -397,6 +397,7 @@ describe("agent check on a real machine", { skip }, () => {
       assert.equal(code, 0, notOk(report));
       const health = checkOf(report, "health");
       assert.match(health.summary, /^[0-9a-f]{12} \(\d+ requests, 3 of 3 workers heard\)$/);
+      console.log(`# run ${run}: ${health.summary} in ${health.details.probeMs} ms`);
       const heard = health.details.pids as number[];
       const workers = (health.details.workers as number[]).slice().sort((a, b) => a - b);
       assert.equal(workers.length, 3);
