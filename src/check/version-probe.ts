@@ -50,7 +50,12 @@ export async function probeVersions(
   const health = app.health as HealthConfig;
   const started = performance.now();
   const want = new Set(workers);
-  const round = Math.min(Math.max(app.processes.workers, want.size, 1) + 1, MAX_ROUND);
+  // A round is one connection per worker and one more, or up to MAX_ROUND when more requests are
+  // due anyway: the first connections each go to an idle worker, the rest queue behind them, and
+  // fewer rounds mean fewer holds (measured with 3 sync workers and 20 requests: ~70 ms in
+  // rounds of 10, ~125 ms in rounds of 4, every worker heard either way).
+  const perWorker = Math.max(app.processes.workers, want.size, 1) + 1;
+  const round = Math.min(Math.max(perWorker, Math.min(health.requests, MAX_ROUND)), MAX_ROUND);
   const maxRequests = health.requests + PER_WORKER * want.size;
   const answers: ProbeAnswer[] = [];
   const heard = new Set<number>();
