@@ -34,7 +34,9 @@ const HOLD_MS = 15;
 const MAX_ROUND = 10;
 // Requests past health.requests, per worker, that the probe may send while a worker is unheard
 // (a worker still booting answers within them; the time bound, health.timeout, comes first).
-const PER_WORKER = 30;
+// gthread workers each accept as many connections as come, so holding a round does not spread
+// it: the blue-green sample's colors needed 40 to 70 requests to hear 3 workers.
+const PER_WORKER = 50;
 
 // Ask the health URL over fresh connections (no keep-alive: one connection always reaches the
 // same worker) until every worker in `workers` has answered, in rounds of one connection per

@@ -71,6 +71,8 @@ export interface DaemonBench {
   // Median duration of a scheduled check and how many were not ok.
   medianCheckMs: number;
   notOk: number;
+  // The first few not-ok verdicts: status and the failing checks with their summaries.
+  notOkWhy: string[];
 }
 
 // Every second, with node-cron's seconds field; the status endpoint on, as a monitored host has it.
@@ -140,12 +142,18 @@ export async function benchDaemonMemory(): Promise<DaemonBench> {
       machine,
       "SELECT count(*) FROM checks WHERE trigger = 'schedule' AND status != 'ok'",
     );
+    // What was not ok, so a bad verdict in a benchmark is a fact to look at, not a number.
+    const why = await sql(
+      machine,
+      "SELECT status || ': ' || coalesce((SELECT group_concat(json_extract(r.value, '$.name') || ' ' || json_extract(r.value, '$.status') || ' ' || json_extract(r.value, '$.summary'), '; ') FROM json_each(checks.results) r WHERE json_extract(r.value, '$.status') != 'ok'), '') FROM checks WHERE trigger = 'schedule' AND status != 'ok' LIMIT 3",
+    );
     return {
       samples,
       windows,
       heaps,
       medianCheckMs: Number(durations[Math.floor(durations.length / 2)]),
       notOk: Number(notOk[0]),
+      notOkWhy: why,
     };
   });
 }
@@ -251,6 +259,7 @@ const mb = (kb: number) => (Number.isNaN(kb) ? "n/a" : `${(kb / 1024).toFixed(1)
 export function daemonLines(d: DaemonBench): string[] {
   const lines = [
     `daemon memory (deploy-agent.service, schedule "* * * * * *", status endpoint on; median check ${Math.round(d.medianCheckMs)} ms, ${d.notOk} not ok)`,
+    ...d.notOkWhy.map((why) => `  not ok: ${why}`),
     "  sample             checks   after     VmRSS   RssFile   RssAnon  RssAnon low-high since prev    cgroup  CPU self+children  CPU/check",
   ];
   let previous: DaemonSample | undefined;

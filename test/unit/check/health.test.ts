@@ -240,9 +240,9 @@ describe("probeVersions against a real HTTP server", () => {
   test("it goes on past health.requests until every worker PID answered, within bounds", async () => {
     mode = "ok";
     served = 0;
-    // 100..103 answer; 999 never will (a wedged worker): 4 requests + 30 per worker at most.
+    // 100..103 answer; 999 never will (a wedged worker): 4 requests + 50 per worker at most.
     const probe = await probeVersions(app(4), OLD, [100, 101, 102, 103, 999]);
-    assert.equal(probe.answers.length, 4 + 30 * 5);
+    assert.equal(probe.answers.length, 4 + 50 * 5);
     const outcome = judgeProbe(probe);
     assert.equal(outcome.status, "critical");
     const heard = await probeVersions(app(2), OLD, [100, 101, 102, 103]);
