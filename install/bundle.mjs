@@ -1,34 +1,45 @@
 // Second half of `npm run build`: bundle the CLI into dist/agent/, the program that is installed
 // and run. Why: `agent check` runs every 15 minutes and from monitoring systems, and on Node 20
-// (no module compile cache) loading ~400 separate ES module files of zod, execa, yaml and
-// commander cost more than the checks themselves: ~430 ms to the first check against ~200 ms
-// bundled. tsc's dist/src/ stays for the unit tests; dist/agent/ is what `agent` executes.
-import { rmSync } from "node:fs";
+// (no module compile cache) loading hundreds of separate ES modules of zod, execa, yaml and
+// commander, parsing and compiling them on every start, cost more than the checks themselves.
+//   dist/agent/agent.js          the launcher (src/launcher/launch.ts), a few lines of ESM
+//   dist/agent/agent-main.cjs    everything else, one CommonJS file
+// The code caches are made at run time (src/launcher/launch.ts). tsc's dist/src/ stays for the
+// unit tests; dist/agent/ is what `agent` executes.
+import { readFileSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
-// Chunk names carry content hashes: clear out the previous build's, which nothing imports any more.
 rmSync("dist/agent", { recursive: true, force: true });
-await build({
-  entryPoints: { agent: "src/index.ts" },
-  outdir: "dist/agent",
+const common = {
   bundle: true,
   platform: "node",
   target: "node20",
-  format: "esm",
-  // Each command is a dynamic import in src/cli/program.ts; splitting keeps `agent check` from
-  // parsing the daemon's HTTP server or the sync engine.
-  splitting: true,
-  chunkNames: "chunks/[name]-[hash]",
   minifyWhitespace: true,
   minifySyntax: true,
+  logLevel: "warning",
+};
+await build({
+  ...common,
+  entryPoints: { "agent-main": "src/cli/main.ts" },
+  outdir: "dist/agent",
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
   sourcemap: true,
   // Native addons load their .node files relative to their own package, so they stay in
   // node_modules and are resolved from there at run time.
   external: ["better-sqlite3", "sd-notify"],
-  // Bundled CommonJS dependencies (commander, pino, simple-git) call require(); ES module output
-  // has none, so give each chunk one.
-  banner: {
-    js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
-  },
-  logLevel: "warning",
+  // The sources are ES modules that find files next to themselves through import.meta.url.
+  define: { "import.meta.url": "__agentModuleUrl" },
+  banner: { js: 'var __agentModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
+await build({
+  ...common,
+  entryPoints: { agent: "src/launcher/launch.ts" },
+  outdir: "dist/agent",
+  format: "esm",
+});
+// The launcher reads the bundle as latin1, which is only right for ASCII: esbuild escapes every
+// other character (its default charset), and this makes sure it did.
+if (readFileSync("dist/agent/agent-main.cjs").some((byte) => byte > 0x7f)) {
+  throw new Error("dist/agent/agent-main.cjs is not ASCII");
+}

@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { HealthConfig } from "../config/schema.js";
 import { printable } from "../output/sanitize.js";
+import { httpsModule } from "../system/https-module.js";
 import type { Check, CheckOutcome } from "./types.js";
 
 // Requests in flight at once: enough that a few endpoints cost one round trip, few enough that a
@@ -54,7 +55,7 @@ export async function askStatus(
   url: string,
   timeoutMs: number,
 ): Promise<{ status: number | null; error: string | null; ms: number }> {
-  const client = url.startsWith("https:") ? (await import("node:https")).default : http;
+  const client = url.startsWith("https:") ? httpsModule() : http;
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {

@@ -1,6 +1,7 @@
 // Ask the health URL the same question over many fresh connections and collect the answers.
 import http from "node:http";
 import type { AppConfig } from "../config/schema.js";
+import { httpsModule } from "../system/https-module.js";
 
 type HealthConfig = NonNullable<AppConfig["health"]>;
 
@@ -129,7 +130,7 @@ interface Hold {
 export async function askOnce(health: HealthConfig, hold?: Hold): Promise<ProbeAnswer> {
   // node:https (and TLS with it) only for an https:// URL: most health URLs are plain http on
   // loopback, and a daemon checking them need not carry TLS (~1 MB RSS in a bare node).
-  const client = health.url.startsWith("https:") ? (await import("node:https")).default : http;
+  const client = health.url.startsWith("https:") ? httpsModule() : http;
   const started = performance.now();
   const answer = (fields: Partial<ProbeAnswer>): ProbeAnswer => ({
     httpStatus: null,

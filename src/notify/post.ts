@@ -3,6 +3,7 @@
 // target by its label, never by its URL: a Slack webhook URL is a secret, and node's own messages
 // name only the host.
 import http from "node:http";
+import { httpsModule } from "../system/https-module.js";
 
 export const ATTEMPT_TIMEOUT_MS = 5_000;
 const MAX_ANSWER = 2048;
@@ -33,7 +34,7 @@ export async function postJson(
   if (protocol !== "http:" && protocol !== "https:") {
     return { ok: false, status: null, body: "", error: `not http(s): ${protocol}`, ms: 0 };
   }
-  const client = protocol === "https:" ? (await import("node:https")).default : http;
+  const client = protocol === "https:" ? httpsModule() : http;
   return new Promise((resolve) => {
     let settled = false;
     let request: http.ClientRequest | undefined;

@@ -2,6 +2,7 @@
 // the command's time and output, and when the command ends (or its time is up) it ends the whole
 // tree the command started, without ever waiting for a pipe that a leftover descendant still holds.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { constants } from "node:os";
 import { type Options as ExecaOptions, execa, type ResultPromise } from "execa";
 import { HeadBuffer } from "./head-buffer.js";
@@ -148,13 +149,29 @@ export async function run(
 }
 
 // Kill every process of a transient scope unit (a glob such as "deploy-agent-shop-*.scope" is
-// accepted): what an interrupted run of a hook may have left behind. Never throws.
+// accepted): what an interrupted run of a hook may have left behind. Never throws. systemd keeps
+// a file for each transient unit in /run/systemd/transient while it exists: when none matches,
+// there is nothing to kill and no systemctl to start (a no-op sync must cost little more than
+// its fetch).
 export async function killScopes(pattern: string): Promise<void> {
   if (!systemdIsPid1()) return;
+  const matches = globMatcher(pattern);
+  // No directory: no transient unit at all. Any other error: ask systemctl.
+  const units = await readdir("/run/systemd/transient").catch((error: NodeJS.ErrnoException) =>
+    error.code === "ENOENT" ? [] : undefined,
+  );
+  if (units && !units.some(matches)) return;
   await run("systemctl", ["kill", "--signal=SIGKILL", "--", pattern], {
     reject: false,
     timeoutMs: 10_000,
   });
+}
+
+// A test for unit names against a glob whose only wildcard is "*".
+export function globMatcher(pattern: string): (name: string) => boolean {
+  const parts = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"));
+  const regex = new RegExp(`^${parts.join(".*")}$`);
+  return (name) => regex.test(name);
 }
 
 const SYSTEMD_RUN = "systemd-run";

@@ -456,6 +456,15 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
         /rolled-back/,
       );
       assert.match(await machine.journal("deploy-agent.service"), /recovering it/);
+      // The killed run's migrate hook (sleeping in its scope) was ended, not left to write on:
+      // the recovery found its scope among systemd's transient units.
+      assert.equal(
+        (
+          await sh(machine, "ls /run/systemd/transient | grep -c '^deploy-agent-hook-shop' || true")
+        ).trim(),
+        "0",
+      );
+      assert.equal((await sh(machine, "pgrep -f 'sleep 120' || true")).trim(), "");
       assert.notEqual(sha, live);
     } finally {
       await sh(machine, "systemctl stop deploy-agent.service; rm -f /tmp/slow-migrate");

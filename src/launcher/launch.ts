@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// dist/agent/agent.js, the program `agent` runs. It loads the bundle (dist/agent/agent-main.cjs:
+// every module of the agent and its libraries in one CommonJS file) through vm.Script with the
+// command's code cache, and runs its main(). One file compiled from a cache, instead of hundreds
+// of ES modules parsed, linked and compiled on every start, is most of what makes `agent check`
+// quick on Node 20, which has no compile cache of its own.
+//
+// The caches live in /var/cache/deploy-agent/code/ (root's, 0700), one per command, and are made
+// by the first run of each command as root after an install or upgrade: that run compiles as
+// usual and then writes what V8 compiled. A stale, damaged or untrusted cache is ignored (see
+// code-cache.ts). DEPLOY_AGENT_CODE_CACHE=off runs without one.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Script } from "node:vm";
+import { commandIn } from "../cli/command-names.js";
+import { cacheDir, cacheKey, readCodeCache, writeCodeCache } from "./code-cache.js";
+
+interface AgentMain {
+  main(argv: string[]): Promise<void>;
+}
+
+const CACHE_DIR = process.env.DEPLOY_AGENT_CODE_CACHE_DIR ?? "/var/cache/deploy-agent/code";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bundle = path.join(here, "agent-main.cjs");
+const argv = process.argv.slice(2);
+// The daemon runs for days: its start does not matter, and its sandbox cannot write the cache.
+const command = commandIn(argv);
+const useCache =
+  process.env.DEPLOY_AGENT_CODE_CACHE !== "off" &&
+  command !== "daemon" &&
+  process.geteuid?.() === 0;
+
+// The bundle is ASCII (install/bundle.mjs makes sure): latin1 reads it as is, and much faster
+// than UTF-8 decoding.
+const bytes = readFileSync(bundle);
+const source = bytes.toString("latin1");
+const key = useCache ? cacheKey(bytes, command || "agent") : "";
+const dir = useCache ? cacheDir(CACHE_DIR) : undefined;
+const cacheFile = dir ? path.join(dir, `${command || "agent"}.cache`) : undefined;
+const cached = cacheFile ? readCodeCache(cacheFile, key).data : undefined;
+// The CommonJS module wrapper, as Node's own loader would add it.
+const script = new Script(
+  `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
+  { filename: bundle, ...(cached ? { cachedData: cached } : {}) },
+);
+const module = { exports: {} as AgentMain };
+script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, here);
+await module.exports.main(argv);
+
+// No usable cache: keep what this run compiled for the next one. Only after a run that did its
+// work (not a usage error, which compiles next to nothing), and never at the cost of the run.
+const code = Number(process.exitCode ?? 0);
+if (cacheFile && (!cached || script.cachedDataRejected) && code >= 0 && code <= 2) {
+  try {
+    writeCodeCache(cacheFile, key, script.createCachedData());
+  } catch {
+    // a read-only /var/cache (a sandboxed unit): the next run compiles again
+  }
+}
