@@ -30,7 +30,12 @@ await build({
   external: ["better-sqlite3", "sd-notify"],
   // The sources are ES modules that find files next to themselves through import.meta.url.
   define: { "import.meta.url": "__agentModuleUrl" },
-  banner: { js: 'var __agentModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // The file is the CommonJS module wrapper itself, so the launcher compiles it as it is (no
+  // second megabyte-long string joined around it on every start).
+  banner: {
+    js: '(function (exports, require, module, __filename, __dirname) {"use strict";var __agentModuleUrl = require("node:url").pathToFileURL(__filename).href;',
+  },
+  footer: { js: "})" },
 });
 await build({
   ...common,

@@ -1,8 +1,10 @@
 // What one deployment carries from step to step, and the runner that records every step.
+
 import type { AppConfig } from "../config/schema.js";
 import { describeError, StepError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { AppLayout, LiveRelease } from "../release/layout.js";
+import type { Precopy } from "../sqlite/precopy.js";
 import type { StateDb } from "../state/state-db.js";
 import type { EventSink } from "./events.js";
 import { InterruptedError, type Interruption, stopIfInterrupted } from "./interruption.js";
@@ -40,6 +42,12 @@ export interface DeployRun {
   // back or forward meanwhile cannot fail a good deploy; unknown to a run that did not switch
   // (recovery after a power cut, where every process of this boot started after the switch).
   switchedAt?: number;
+  // The DB copied while the app still served, waiting for the stop (steps/backup.ts); taken up
+  // by the backup step, or abandoned when the deploy fails before it.
+  precopy?: Precopy;
+  // The quick_check of a backup brought up to date after the stop, running while the deploy goes
+  // on: resolves to what is wrong with it, or undefined.
+  backupVerified?: Promise<string | undefined>;
 }
 
 export function freshProgress(): Progress {

@@ -2,6 +2,8 @@
 export const STEP_NAMES = [
   "fetch",
   "build",
+  // restart: the DB copied while the old release still serves; "backup" finishes it after "stop".
+  "precopy",
   "stop",
   "backup",
   "switch",

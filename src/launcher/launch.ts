@@ -41,11 +41,8 @@ const key = useCache ? cacheKey(bytes, command || "agent") : "";
 const dir = useCache ? cacheDir(CACHE_DIR) : undefined;
 const cacheFile = dir ? path.join(dir, `${command || "agent"}.cache`) : undefined;
 const cached = cacheFile ? readCodeCache(cacheFile, key).data : undefined;
-// The CommonJS module wrapper, as Node's own loader would add it.
-const script = new Script(
-  `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-  { filename: bundle, ...(cached ? { cachedData: cached } : {}) },
-);
+// The bundle is the CommonJS module wrapper, a function expression (install/bundle.mjs).
+const script = new Script(source, { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
 const module = { exports: {} as AgentMain };
 script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, here);
 await module.exports.main(argv);

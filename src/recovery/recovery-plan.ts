@@ -24,7 +24,8 @@ export interface ReleaseFacts {
 export type RecoveryDb = { kind: "backup"; file: string } | { kind: "remove" } | { kind: "keep" };
 
 export type RecoveryPlan =
-  // Died before the service was touched (fetch, build): the live release never stopped serving.
+  // Died before the service was touched (fetch, build, precopy): the live release never stopped
+  // serving.
   | { kind: "nothing" }
   // Go back to the release that was live, restoring the DB if it was changed.
   | { kind: "back"; release: string; db: RecoveryDb; keepCopy: boolean }
@@ -34,7 +35,7 @@ export type RecoveryPlan =
   // No release to go back to (a first deploy): undo the DB change, drop `current`, redeploy.
   | { kind: "reset"; db: RecoveryDb };
 
-const UNTOUCHED = new Set([null, "fetch", "build"]);
+const UNTOUCHED = new Set([null, "fetch", "build", "precopy"]);
 const BEFORE_START = new Set(["stop", "backup", "switch", "migrate"]);
 
 // Decide how to recover an interrupted deployment.

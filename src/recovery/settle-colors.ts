@@ -19,7 +19,15 @@ import {
 } from "../steps/color-steps.js";
 import { switchCurrent } from "../steps/switch.js";
 
-const BEFORE_SWITCH = new Set(["fetch", "build", "backup", "migrate", "start", "verify"]);
+const BEFORE_SWITCH = new Set([
+  "fetch",
+  "build",
+  "precopy",
+  "backup",
+  "migrate",
+  "start",
+  "verify",
+]);
 
 export async function settleColors(
   run: DeployRun,

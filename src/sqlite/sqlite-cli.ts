@@ -188,6 +188,37 @@ export async function setJournalMode(file: string, mode: "wal" | "delete"): Prom
   }
 }
 
+// Bring a copy in one of root's directories up to date with the -wal file laid beside it, and make
+// it a self-contained rollback-journal file: SQLite's own WAL recovery reads the log (frames whose
+// checksums hold, of committed transactions only), the checkpoint writes them into the file, and
+// leaving WAL mode removes the -wal and -shm. Returns how many frames the log held; throws when
+// the checkpoint could not take all of them.
+export async function applyWalFile(file: string): Promise<number> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run("sqlite3", ["-batch", "-bail", "-init", "/dev/null", file], {
+      input: "PRAGMA wal_checkpoint(FULL);\nPRAGMA journal_mode = DELETE;\n",
+      cleanEnv: true,
+      env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
+      timeoutMs: 10 * 60_000,
+    }));
+  } catch (error) {
+    throw classify(error, file);
+  }
+  const [checkpoint = "", mode = ""] = stdout.trim().split("\n");
+  const [busy, log, done] = checkpoint.split("|").map(Number);
+  if (busy !== 0 || log === undefined || log !== done || Number.isNaN(log)) {
+    throw new SqliteError(`${file}: the checkpoint took ${done} of ${log} frames`, "failed");
+  }
+  if (mode.trim() !== "delete") {
+    throw new SqliteError(
+      `${file}: still in ${mode.trim() || "an unknown"} journal mode`,
+      "failed",
+    );
+  }
+  return log;
+}
+
 // A string literal for SQL: single quotes doubled.
 function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;

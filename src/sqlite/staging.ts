@@ -22,6 +22,10 @@ export interface Staging {
   // size. A copy, not a rename: the app user may still hold a descriptor on the staged file (its
   // worker's are visible to it in /proc), and must not be able to write a backup of root's.
   adopt(name: string, into: PinnedDir, finalName: string, mode: number): Promise<number>;
+  // Take the directory back and copy `name` (exactly the pages its header declares) into a new
+  // file of root's `into`/`copyName` with `mode`, unverified: for a copy that is finished later
+  // (precopy.ts). Returns its size.
+  copyOut(name: string, into: PinnedDir, copyName: string, mode: number): Promise<number>;
   // The staged file, opened by root after taking the directory back (for restore's move).
   take(name: string): Promise<{ dir: PinnedDir; name: string }>;
   // Remove the directory and everything in it.
@@ -99,6 +103,19 @@ export async function openStaging(layout: AppLayout, owner?: Credentials): Promi
         return bytes;
       } catch (error) {
         await unlink(into.at(temp)).catch(() => undefined);
+        throw error;
+      } finally {
+        await entry.handle.close();
+      }
+    },
+    async copyOut(file, into, copyName, mode) {
+      await reclaim();
+      const entry = await openEntry(own, file, "file", constants.O_RDONLY);
+      try {
+        const size = await databaseSize(entry.handle);
+        return await copyIntoNewFile(entry.handle, into, copyName, { uid: 0, gid: 0, mode }, size);
+      } catch (error) {
+        await unlink(into.at(copyName)).catch(() => undefined);
         throw error;
       } finally {
         await entry.handle.close();

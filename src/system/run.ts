@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { constants } from "node:os";
+import type { Writable } from "node:stream";
 import { type Options as ExecaOptions, execa, type ResultPromise } from "execa";
 import { HeadBuffer } from "./head-buffer.js";
 import { TailBuffer } from "./tail-buffer.js";
@@ -16,6 +17,9 @@ export interface RunOptions {
   input?: string;
   // Feed this file to the command's stdin.
   inputFile?: string;
+  // Keep stdin open and hand it to the caller, who writes to it over time (a conversation with a
+  // long-lived helper) and ends it when done.
+  onStdin?: (stdin: Writable) => void;
   timeoutMs?: number;
   uid?: number;
   gid?: number;
@@ -82,6 +86,7 @@ export async function run(
     : [file, args];
   const child = execa(spawnFile, spawnArgs, execaOptions(options, !scope));
   const ender = treeEnder(child, scope);
+  if (options.onStdin && child.stdin) options.onStdin(child.stdin);
   const out = collect(child, options);
   const killAfterMs = options.killAfterMs ?? DEFAULT_KILL_AFTER_MS;
   let timedOut = false;
@@ -230,7 +235,8 @@ function scopeArgs(unit: string, file: string, args: string[], options: RunOptio
 // session: a terminal's Ctrl-C or hang-up reaches only the agent (which decides what to do), and
 // the whole group can be signalled at once. Output is not buffered by execa but collected here.
 function execaOptions(options: RunOptions, ownCredentials: boolean): ExecaOptions {
-  const stdin = options.input !== undefined || options.inputFile ? "pipe" : "ignore";
+  const stdin =
+    options.input !== undefined || options.inputFile || options.onStdin ? "pipe" : "ignore";
   return {
     cwd: options.cwd,
     env: options.env,

@@ -48,6 +48,6 @@ export function checkLines(check: CheckBench): string[] {
     "agent check (median of 11, sample app, all checks)",
     `  agent check           ${check.agentMs.toFixed(0)} ms  (exit ${check.agentExit})`,
     `  shell script          ${check.scriptMs.toFixed(0)} ms  (exit ${check.scriptExit})`,
-    `  ratio agent/script    ${check.ratio.toFixed(2)}×`,
+    `  ratio agent/script    ${check.ratio.toFixed(2)}×   target <= 0.35×: ${check.ratio <= 0.35 ? "met" : "NOT met"}`,
   ];
 }

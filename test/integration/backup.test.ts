@@ -1,9 +1,19 @@
 // `agent backup` against a real machine: consistent under a steady stream of writes, holding
-// every row committed before it started, and pruned to `keep`.
+// every row committed before it started, and pruned to `keep`. And a deploy's backup, copied
+// while the app serves and brought up to date after the stop: it holds every row the app
+// answered before the stop, and restoring it loses none of them.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
-import { provisionShop, SHOP_DB, SHOP_DIR, startWriter } from "../machine/sample-app.js";
+import {
+  AGENT_CONFIG_PATH,
+  provisionShop,
+  pushCommit,
+  SHOP_DB,
+  SHOP_DIR,
+  shopConfigYaml,
+  startWriter,
+} from "../machine/sample-app.js";
 import { skipUnlessRoot as skip } from "./sync-helpers.js";
 
 interface BackupJson {
@@ -100,5 +110,65 @@ describe("agent backup on a real machine", { skip }, () => {
     ).checks.find((c) => c.name === "backups");
     assert.equal(backups?.status, "ok", backups?.summary);
     assert.match(backups?.summary ?? "", /^3 of 3, newest \d+s old/);
+  });
+
+  test("a deploy's backup, copied while serving and brought up to date after the stop, holds every row answered before the stop; restoring it loses none", async () => {
+    // The migrate hook runs with the app stopped: the newest order then is the last one the old
+    // release committed, which the backup must hold.
+    await machine.writeFile(
+      AGENT_CONFIG_PATH,
+      shopConfigYaml({
+        app: {
+          hooks: {
+            migrate: `DB_PATH=${SHOP_DB} /usr/bin/python3 migrate.py && sqlite3 -readonly ${SHOP_DB} "SELECT max(id) FROM orders" > /tmp/max-at-stop`,
+          },
+        },
+      }),
+      0o644,
+    );
+    const writer = await startWriter(machine, { ratePerSec: 50 });
+    let acked: number[] = [];
+    let stdout = "";
+    try {
+      const before = Number(await query(SHOP_DB, "SELECT count(*) FROM orders"));
+      await machine.waitFor(
+        async () => Number(await query(SHOP_DB, "SELECT count(*) FROM orders")) >= before + 50,
+        20_000,
+        { what: "the writer to commit 50 orders" },
+      );
+      await pushCommit(machine, { message: "delta backup", files: { "CHANGES.txt": "delta\n" } });
+      const sync = await machine.exec(["agent", "sync"], { timeoutMs: 120_000 });
+      stdout = sync.stdout;
+      assert.equal(sync.exitCode, 0, `${sync.stdout}\n${sync.stderr}`);
+      // Writes go on against the new release.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } finally {
+      acked = (await writer.stop()).ids;
+    }
+    assert.match(stdout, /^ {2}precopy .* ok/m, stdout);
+    assert.match(stdout, /^ {2}backup .*-wal applied after the stop/m, stdout);
+    const atStop = Number((await machine.readFile("/tmp/max-at-stop")).trim());
+    const backupFile = (await listBackups()).at(-1) as string;
+    assert.equal(await query(backupFile, "PRAGMA quick_check"), "ok");
+    assert.equal(await query(backupFile, "PRAGMA journal_mode"), "delete");
+    // Exactly the DB the old release left: every row up to the stop, none after.
+    assert.equal(await query(backupFile, "SELECT max(id) FROM orders"), String(atStop));
+    const upToStop = `SELECT group_concat(id || ':' || item) FROM orders WHERE id <= ${atStop}`;
+    assert.equal(await query(backupFile, upToStop), await query(SHOP_DB, upToStop));
+    const answeredBefore = acked.filter((id) => id <= atStop);
+    const answeredAfter = acked.filter((id) => id > atStop);
+    assert.ok(answeredBefore.length >= 50, `only ${answeredBefore.length} answered before`);
+    assert.ok(answeredAfter.length > 0, "no write answered by the new release");
+    // Restoring it puts back exactly that: every row answered before the stop is there.
+    const restore = await machine.exec(["agent", "restore", "shop", backupFile], {
+      timeoutMs: 120_000,
+    });
+    assert.equal(restore.exitCode, 0, `${restore.stdout}\n${restore.stderr}`);
+    assert.equal(await query(SHOP_DB, "SELECT max(id) FROM orders"), String(atStop));
+    const present = new Set(
+      (await query(SHOP_DB, "SELECT group_concat(id) FROM orders")).split(",").map(Number),
+    );
+    const lost = answeredBefore.filter((id) => !present.has(id));
+    assert.deepEqual(lost, [], "rows answered before the stop are missing after the restore");
   });
 });

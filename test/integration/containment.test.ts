@@ -464,7 +464,7 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
         ).trim(),
         "0",
       );
-      assert.equal((await sh(machine, "pgrep -f 'sleep 120' || true")).trim(), "");
+      assert.equal((await sh(machine, "pgrep -fx 'sleep 120' || true")).trim(), "");
       assert.notEqual(sha, live);
     } finally {
       await sh(machine, "systemctl stop deploy-agent.service; rm -f /tmp/slow-migrate");

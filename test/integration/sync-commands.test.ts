@@ -206,13 +206,13 @@ describe("rollback, restore, status, history, drift", { skip: skipUnlessRoot }, 
     assert.equal(sync?.revision, shaB);
     assert.deepEqual(
       sync?.steps.map((s) => s.step),
-      ["fetch", "build", "stop", "backup", "switch", "migrate", "start", "verify"],
+      ["fetch", "build", "precopy", "stop", "backup", "switch", "migrate", "start", "verify"],
     );
     assert.ok(sync?.steps.every((s) => typeof s.durationMs === "number" && s.outcome === "ok"));
     assert.ok(shop.checks.length >= 1, "the check run of the drift test is listed");
     const text = await agent(machine, ["history"]);
     assert.match(text.stdout, /^ {2}#\d+ .* rollback .* deployed/m);
-    assert.match(text.stdout, /fetch \S+ ok · build \S+ ok · stop/);
+    assert.match(text.stdout, /fetch \S+ ok · build \S+ ok · precopy \S+ ok · stop/);
   });
 
   test("sync --ref deploys the named commit; a plain sync then goes back to the branch head", async () => {

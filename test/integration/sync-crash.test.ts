@@ -183,4 +183,82 @@ describe("power cut during a sync", { skip: skipUnlessRoot }, () => {
     const releases = await sh(machine, `ls ${SHOP_DIR}/releases | grep -c ${sha.slice(0, 12)}`);
     assert.equal(releases, "1", "the release was built again instead of kept");
   });
+
+  // Freeze a process the moment `condition` (a shell test) holds, from a tight loop inside the
+  // machine: the moments below last milliseconds, too short to catch by polling from outside.
+  const freezeWhen = (condition: string, pgrep: string) => async () => {
+    await sh(
+      machine,
+      `timeout 60 bash -c 'until ${condition}; do :; done; pkill -STOP -f "${pgrep}"'`,
+    );
+    return true;
+  };
+
+  test("cut during the pre-copy (the app serving): nothing to undo, the copy is swept, then the new one deploys", async () => {
+    // About 250 MB, so the copy lasts long enough (most of a second) to be caught in the middle.
+    await sh(
+      machine,
+      `runuser -u www-data -- sqlite3 ${SHOP_DB} "CREATE TABLE IF NOT EXISTS bulk (payload BLOB);
+       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250000)
+       INSERT INTO bulk SELECT zeroblob(1000) FROM n; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null`,
+    );
+    const writer = await startWriter(machine, { ratePerSec: 20 });
+    const sha = await pushCommit(machine, {
+      message: "precopy cut",
+      files: { "CHANGES.txt": "precopy cut\n" },
+    });
+    // The sqlite3 shell holding the snapshot, frozen mid-copy: the deploy waits in "precopy".
+    const holder = `^sqlite3 -readonly -batch -bail -noheader -list -init /dev/null ${SHOP_DB}$`;
+    await cutWhen(
+      "the pre-copy to begin",
+      freezeWhen(`pgrep -f "${holder}" >/dev/null`, holder),
+      async () => {
+        const step = await sh(
+          machine,
+          `sqlite3 /var/lib/deploy-agent/state.db "SELECT step FROM deployments WHERE outcome = 'running'"`,
+        );
+        assert.equal(step, "precopy");
+        // Mid-copy: the shell's copy is there, not yet root's.
+        assert.match(await sh(machine, `ls ${SHOP_DIR}/.staging/*/`), /copy\.db/);
+      },
+    );
+    await assertCleanBoot(machine);
+    const log = await bootSyncLog();
+    assert.match(log, /"plan":"nothing"/, log);
+    await assertServing(machine, sha);
+    assert.equal((await interrupted("precopy")).outcome, "failed");
+    const report = await writer.stop();
+    await assertNoAckedRowLost(machine, report.ids);
+    assert.equal((await schemaAndIntegrity(machine)).integrity, "ok");
+    await assertNoDebris(machine);
+  });
+
+  test("cut while the copy is brought up to date (the app stopped): the old release back, then the new one deploys", async () => {
+    const writer = await startWriter(machine, { ratePerSec: 20 });
+    const sha = await pushCommit(machine, {
+      message: "delta cut",
+      files: { "CHANGES.txt": "delta cut\n" },
+    });
+    // The agent frozen as it copies the -wal beside the pre-copy, the app stopped.
+    await cutWhen(
+      "the -wal to be copied after the stop",
+      freezeWhen(`compgen -G "${SHOP_DIR}/backups/.tmp-*-wal" >/dev/null`, "[a]gent.js sync"),
+      async () => {
+        assert.equal(await sh(machine, "systemctl is-active shop.service || true"), "inactive");
+      },
+    );
+    await assertCleanBoot(machine);
+    const log = await bootSyncLog();
+    assert.match(log, /"plan":"back"/, log);
+    await assertServing(machine, sha);
+    assert.equal((await interrupted("backup")).outcome, "rolled-back");
+    const report = await writer.stop();
+    assert.ok(report.count > 0);
+    await assertNoAckedRowLost(machine, report.ids);
+    assert.equal((await schemaAndIntegrity(machine)).integrity, "ok");
+    await assertNoDebris(machine);
+    // The boot deploy's own backup is whole and sound.
+    const newest = await sh(machine, `ls -1 ${SHOP_DIR}/backups/*.bak | sort -t. -k4 -n | tail -1`);
+    assert.equal(await sh(machine, `sqlite3 -readonly ${newest} "PRAGMA quick_check"`), "ok");
+  });
 });

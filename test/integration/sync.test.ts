@@ -78,6 +78,7 @@ describe("agent sync on a real machine", { skip: skipUnlessRoot }, () => {
         for (const step of [
           "fetch",
           "build",
+          "precopy",
           "stop",
           "backup",
           "switch",
