@@ -13,16 +13,17 @@ import {
   closeSync,
   constants,
   fstatSync,
-  lstatSync,
   mkdirSync,
   openSync,
   readSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
 import { cachedDataVersionTag } from "node:v8";
+import { walkToDir } from "../fs/pinned-dir.js";
 
 const MAGIC = "deploy-agent-code-cache 2";
 // Far above any real cache (a few MB): a file that claims more is not read.
@@ -48,17 +49,37 @@ function trustedOwner(stats: { uid: number; mode: number }): string | undefined 
   return undefined;
 }
 
-// The cache directory, created root's with mode 0700 when missing; undefined when it cannot be
-// trusted (a link, not a directory, someone else's or writable by others) or made.
+// The cache directory, created root's with mode 0700 when missing, and opened: the path through
+// which its files are read and written from then on (/proc/self/fd/N, the very directory that was
+// checked, whatever is renamed above it). Undefined when it cannot be made, or when it or any
+// directory above it could be changed by someone else (a cache read from there would be theirs).
 export function cacheDir(dir: string): string | undefined {
+  if (!path.isAbsolute(dir)) return undefined;
+  let fd: number | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stats = lstatSync(dir);
-    if (!stats.isDirectory() || trustedOwner(stats)) return undefined;
-    return dir;
+    ({ fd } = walkToDir(dir));
+    // Every directory from here up to /: "..", through the descriptor, is the real parent.
+    let at = `/proc/self/fd/${fd}`;
+    for (let depth = 0; depth < 64; depth++) {
+      const stats = statSync(at);
+      // Above the directory itself, root's sticky directories (/tmp) are fine: in them no one
+      // can rename or remove an entry of root's.
+      const sticky = depth > 0 && stats.uid === 0 && (stats.mode & 0o1000) !== 0;
+      if (!stats.isDirectory() || (trustedOwner(stats) && !sticky)) return closing(fd);
+      const parent = statSync(`${at}/..`);
+      if (parent.ino === stats.ino && parent.dev === stats.dev) return `/proc/self/fd/${fd}`;
+      at = `${at}/..`;
+    }
+    return closing(fd);
   } catch {
-    return undefined;
+    return fd === undefined ? undefined : closing(fd);
   }
+}
+
+function closing(fd: number): undefined {
+  closeSync(fd);
+  return undefined;
 }
 
 // The cached data in `file` if it may be used for the source with `key`; otherwise why not.
@@ -73,6 +94,7 @@ export function readCodeCache(file: string, key: string): CacheRead {
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) return { reason: "not a regular file" };
+    if (stats.nlink !== 1) return { reason: "a file with more than one name" };
     const untrusted = trustedOwner(stats);
     if (untrusted) return { reason: untrusted };
     if (stats.size > MAX_BYTES) return { reason: `${stats.size} bytes is too large` };

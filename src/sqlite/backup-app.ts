@@ -127,12 +127,11 @@ export async function copySnapshot(
   try {
     const sourceBytes = (await lstatPath(db.path).catch(() => undefined))?.size ?? 0;
     // The shell lives as long as the copy may take, plus the stop window of a deploy.
-    holder = holdSnapshot(
-      db.path,
-      staging.pathOf("copy.db"),
-      owner,
-      copyTimeoutMs(sourceBytes) + HOLD_AFTER_COPY_MS,
-    );
+    holder = holdSnapshot(db.path, staging.pathOf("copy.db"), owner, {
+      copyTimeoutMs: copyTimeoutMs(sourceBytes),
+      holdMs: options.release ? 10_000 : HOLD_AFTER_COPY_MS,
+      releaseAtOnce: options.release,
+    });
     await holder.copied;
     if (options.release) await holder.release();
     const bytes = await withPinnedDir(layout.backups, (backups) =>

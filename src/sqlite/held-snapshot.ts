@@ -4,12 +4,15 @@
 //
 // Why hold it: in WAL mode a reader's snapshot pins the write-ahead log. While the snapshot is
 // open, no checkpoint may copy frames written after it into the DB file, and the log may not be
-// restarted or truncated, so every page the app changes after the copy stays in the -wal file
-// until the snapshot ends. After the app has stopped, that file holds the whole difference
-// between the copy and the DB: laid beside the copy as its own -wal, SQLite's WAL recovery
-// (checksummed frames, committed transactions only) brings the copy up to date. See precopy.ts.
+// restarted, truncated or deleted (not even by the app's last connection closing), so every page
+// the app changes after the copy stays in the -wal file until the snapshot ends. After the app
+// has stopped, that file holds the whole difference between the copy and the DB: laid beside the
+// copy as its own -wal, SQLite's WAL recovery (checksummed frames, committed transactions only)
+// brings the copy up to date. See precopy.ts.
 //
 // Only for a DB in WAL mode: in rollback-journal mode a held reader would block the app's writes.
+// The shell is the app user's process, which the app user can stop or kill: every wait on it is
+// bounded, and losing it only ever means "back up whole" (the caller's fallback).
 import type { Writable } from "node:stream";
 import { CommandError, run } from "../system/run.js";
 import type { Credentials } from "./sqlite-cli.js";
@@ -17,30 +20,43 @@ import type { Credentials } from "./sqlite-cli.js";
 export interface HeldSnapshot {
   // Resolves when the copy at `target` is complete (and the snapshot is still held).
   copied: Promise<void>;
-  // Whether the shell is still running, so the snapshot still held.
-  holding(): boolean;
-  // End the snapshot: the shell quits and its read transaction with it. Resolves once it exited.
+  // Whether the shell still holds the snapshot: asked and answered, within a second.
+  stillHolding(): Promise<boolean>;
+  // End the snapshot: the shell quits and its read transaction with it; one that does not quit
+  // within 3 s is killed. Resolves once it is gone.
   release(): Promise<void>;
 }
 
+export interface HoldOptions {
+  // How long the copy may take before the shell is ended and `copied` fails.
+  copyTimeoutMs: number;
+  // How long the snapshot may be held after the copy: the shell's whole life is bounded by both.
+  holdMs: number;
+  // The snapshot is released as soon as the copy is made: then a shell that makes no progress
+  // (stopped by its user) for 30 s is ended, as any other shell of the app user's.
+  releaseAtOnce?: boolean;
+}
+
 const COPIED = "@@copied";
+const HELD = "@@held";
 
 // Start the shell on `db` as `owner`, open the snapshot and copy it to `target` (which must not
-// exist; the shell creates it, so it is the owner's). `timeoutMs` bounds the shell's whole life:
-// a snapshot is never held for longer, whatever becomes of the agent.
+// exist; the shell creates it, so it is the owner's).
 export function holdSnapshot(
   db: string,
   target: string,
   owner: Credentials,
-  timeoutMs: number,
+  options: HoldOptions,
 ): HeldSnapshot {
   let stdin: Writable | undefined;
-  let running = true;
-  let onCopied: () => void = () => {};
+  let kill: (signal: NodeJS.Signals) => void = () => {};
   let said = "";
-  const copiedSeen = new Promise<void>((resolve) => {
-    onCopied = resolve;
-  });
+  const waiting = new Map<string, () => void>();
+  const marker = (name: string) =>
+    new Promise<void>((resolve) => {
+      waiting.set(name, resolve);
+    });
+  const copiedSeen = marker(COPIED);
   // -readonly: the shell never writes the app's DB (and, read-only, never checkpoints it when it
   // quits); not -safe, which forbids .backup. -bail: the first error ends it.
   const shell = run(
@@ -51,19 +67,40 @@ export function holdSnapshot(
       gid: owner.gid,
       cleanEnv: true,
       env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
-      timeoutMs,
+      timeoutMs: options.copyTimeoutMs + options.holdMs,
       killAfterMs: 1_000,
+      ...(options.releaseAtOnce ? { stallLimitMs: 30_000 } : {}),
       maxBuffer: 64 * 1024,
-      onStdin: (input) => {
+      onStdin: (input, signal) => {
         stdin = input;
+        kill = signal;
         input.on("error", () => {});
+        // BEGIN and a read of the schema open the read transaction: the snapshot. `.backup`
+        // copies in it (the backup API uses a read transaction the source connection has).
+        input.write(
+          [
+            // A locked DB (rollback-journal mode, an exclusive lock) is waited for 10 s at most.
+            ".timeout 10000",
+            "BEGIN;",
+            "SELECT count(*) FROM sqlite_schema;",
+            `.backup main ${shellString(target)}`,
+            `.print ${COPIED}`,
+            "",
+          ].join("\n"),
+        );
       },
       onLine: (line, stream) => {
-        if (stream === "stdout" && line === COPIED) onCopied();
-        else said = `${said}${line}\n`.slice(-2000);
+        const resolve = stream === "stdout" ? waiting.get(line) : undefined;
+        if (resolve) {
+          waiting.delete(line);
+          resolve();
+        } else {
+          said = `${said}${line}\n`.slice(-2000);
+        }
       },
     },
   );
+  let running = true;
   const exited = shell.then(
     () => undefined,
     (error: unknown) => error,
@@ -71,19 +108,7 @@ export function holdSnapshot(
   void exited.then(() => {
     running = false;
   });
-  // BEGIN and a read of the schema open the read transaction: the snapshot. `.backup` copies in
-  // it (the backup API uses a read transaction the source connection already has).
-  stdin?.write(
-    [
-      // A locked DB (rollback-journal mode, an exclusive lock) is waited for 10 s at most.
-      ".timeout 10000",
-      "BEGIN;",
-      "SELECT count(*) FROM sqlite_schema;",
-      `.backup main ${shellString(target)}`,
-      `.print ${COPIED}`,
-      "",
-    ].join("\n"),
-  );
+  let copyTimer: NodeJS.Timeout | undefined;
   const copied = Promise.race([
     copiedSeen,
     exited.then((error) => {
@@ -93,14 +118,45 @@ export function holdSnapshot(
           : `the sqlite3 shell ended before the copy was complete: ${said.trim() || "no output"}`;
       throw new Error(why);
     }),
-  ]);
+    new Promise<never>((_, reject) => {
+      copyTimer = setTimeout(() => {
+        kill("SIGKILL");
+        reject(
+          new Error(`the copy took longer than ${Math.round(options.copyTimeoutMs / 1000)} s`),
+        );
+      }, options.copyTimeoutMs);
+    }),
+  ]).finally(() => clearTimeout(copyTimer));
   // The race above can settle on "exited" later (when the snapshot is released): never unhandled.
   copied.catch(() => {});
   return {
     copied,
-    holding: () => running,
+    async stillHolding() {
+      if (!running || !stdin) return false;
+      const held = marker(HELD);
+      stdin.write(`.print ${HELD}\n`);
+      let timer: NodeJS.Timeout | undefined;
+      const answered = await Promise.race([
+        held.then(() => true),
+        exited.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), 1_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      return answered && running;
+    },
     async release() {
       stdin?.end();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        exited,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, 3_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (running) kill("SIGKILL");
       await exited;
     },
   };

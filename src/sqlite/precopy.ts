@@ -2,13 +2,15 @@
 // not grow with the size of its DB:
 //
 //   1. precopy (app serving): copy the DB page for page inside a read snapshot that the sqlite3
-//      shell keeps holding (held-snapshot.ts), into a file of root's in backups/.
+//      shell keeps holding (held-snapshot.ts), into a file of root's in backups/, and check that
+//      copy with quick_check (the bulk of the verification, done while the app serves).
 //   2. the deploy stops the app; from here nothing writes the DB.
 //   3. delta (app stopped): copy the DB's -wal file beside that copy. The held snapshot kept every
 //      frame written since the copy in it, so SQLite's WAL recovery on the copy brings it up to
 //      what the app had committed when it stopped; leaving WAL mode writes the frames in.
-//   4. the result is renamed in as the backup; its quick_check runs once the app is back up
-//      (verifyDelayed), and every restore checks what it restores before it replaces anything.
+//   4. the result is renamed in as the backup; its own quick_check runs while the app comes back
+//      up, older backups are pruned only once it passed, and every restore checks what it
+//      restores before it replaces anything.
 //
 // Only a DB in WAL mode is copied ahead: for any other the deploy backs up after the stop, whole.
 import { rename } from "node:fs/promises";
@@ -25,6 +27,7 @@ import {
   finishBackupFile,
   removeBackupTemp,
   type SnapshotCopy,
+  verifyBackupFile,
 } from "./backup-app.js";
 import { backupFileName, listBackups, nextSequence, pruneBackups } from "./backup-files.js";
 
@@ -51,31 +54,36 @@ export async function precopyUnsupported(app: AppConfig): Promise<string | undef
   return undefined;
 }
 
-// Step 1: copy the DB while the app serves, holding the snapshot.
+// Step 1: copy the DB while the app serves, holding the snapshot, and check the copy.
 export async function precopyDatabase(app: AppConfig): Promise<Precopy> {
   const started = performance.now();
   const copy = await copySnapshot(app, { release: false });
+  const problem = await verifyBackupFile(path.join(appLayout(app).backups, copy.name)).catch(
+    (error: Error) => error.message,
+  );
+  if (problem) {
+    await abandonPrecopy(app, { copy, ms: 0 });
+    throw new Error(problem);
+  }
   return { copy, ms: Math.round(performance.now() - started) };
 }
 
 // Step 3: bring the copy up to date from the -wal file, with the app stopped, and name it as the
 // newest backup. Ends the snapshot. Throws when it cannot (the snapshot was lost: the shell timed
 // out or was killed); the caller then backs up whole.
-export async function finishPrecopy(
-  app: AppConfig,
-  precopy: Precopy,
-  protect: string[] = [],
-): Promise<DeltaOutcome> {
+export async function finishPrecopy(app: AppConfig, precopy: Precopy): Promise<DeltaOutcome> {
   const db = app.database as NonNullable<AppConfig["database"]>;
   const layout = appLayout(app);
   const started = performance.now();
   const { copy } = precopy;
   try {
-    // Checked before and after the -wal is copied: only while the snapshot is held is every frame
-    // since the copy sure to be in it.
-    if (!copy.holder.holding()) throw new Error("the snapshot was not held to the stop");
+    // Asked after the -wal is copied: only while the snapshot is held is every frame since the
+    // copy sure to be in it (and the -wal sure to exist: a reader keeps it from being deleted).
     const walBytes = await copyWal(db.path, layout.backups, `${copy.name}-wal`);
-    if (!copy.holder.holding()) throw new Error("the snapshot ended before the -wal was copied");
+    if (walBytes === undefined) throw new Error("the DB has no -wal: the snapshot was lost");
+    if (!(await copy.holder.stillHolding())) {
+      throw new Error("the snapshot ended before the -wal was copied");
+    }
     await copy.holder.release();
     const frames = await finishBackupFile(layout.backups, copy.name);
     const sequence = nextSequence(await listBackups(layout.backups, db.path));
@@ -91,13 +99,13 @@ export async function finishPrecopy(
       await backups.handle.sync();
     });
     const file = path.join(layout.backups, name);
-    const pruned = await pruneBackups(layout.backups, db.path, db.backups.keep, [file, ...protect]);
     return {
       path: file,
       bytes: copy.bytes,
       copyMs: precopy.ms,
       verifyMs: 0,
-      pruned,
+      // Pruned once its quick_check passed (pruneAfterCheck).
+      pruned: [],
       durationMs: Math.round(performance.now() - started),
       walBytes,
       frames,
@@ -108,6 +116,20 @@ export async function finishPrecopy(
   }
 }
 
+// The quick_check of a backup finished after the stop, then pruning to `keep`: an older backup
+// goes only once the new one is known sound. What is wrong with it, or undefined.
+export async function checkThenPrune(
+  app: AppConfig,
+  file: string,
+  protect: string[] = [],
+): Promise<string | undefined> {
+  const db = app.database as NonNullable<AppConfig["database"]>;
+  const problem = await verifyBackupFile(file).catch((error: Error) => error.message);
+  if (problem) return problem;
+  await pruneBackups(appLayout(app).backups, db.path, db.backups.keep, [file, ...protect]);
+  return undefined;
+}
+
 // End the snapshot and remove the copy: the deploy stopped before the stop, or backs up whole.
 export async function abandonPrecopy(app: AppConfig, precopy: Precopy): Promise<void> {
   await precopy.copy.holder.release();
@@ -116,9 +138,8 @@ export async function abandonPrecopy(app: AppConfig, precopy: Precopy): Promise<
 
 // Copy the DB's -wal file (the app user's, in a directory the app user can write: opened without
 // following a link, a plain file only, exactly the size it had when opened) to `name` in backups/.
-// Returns its size; 0 when there is none (nothing was written since the snapshot... or the app
-// never used WAL, which precopyUnsupported excluded).
-async function copyWal(dbPath: string, backups: string, name: string): Promise<number> {
+// Returns its size; undefined when there is none.
+async function copyWal(dbPath: string, backups: string, name: string): Promise<number | undefined> {
   return withPinnedDir(path.dirname(dbPath), async (dir) => {
     const entry = await openEntry(dir, `${path.basename(dbPath)}-wal`, "file").catch(
       (error: NodeJS.ErrnoException) => {
@@ -126,7 +147,7 @@ async function copyWal(dbPath: string, backups: string, name: string): Promise<n
         throw error;
       },
     );
-    if (!entry) return 0;
+    if (!entry) return undefined;
     try {
       const size = entry.stats.size;
       return await withPinnedDir(backups, (into) =>

@@ -4,7 +4,7 @@
 // (a symlink, a FIFO, a second name for another file) can steer what root does next.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { type FileHandle, mkdir, rename, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import { copyIntoNewFile } from "../fs/copy-file.js";
 import { openEntry } from "../fs/entry.js";
@@ -12,16 +12,11 @@ import { isTrusted, type PinnedDir, pinChild, pinDir, UnsafePathError } from "..
 import { removeTree } from "../fs/remove-tree.js";
 import { logger } from "../log.js";
 import type { AppLayout } from "../release/layout.js";
-import { type Credentials, inspectSqliteFile } from "./sqlite-cli.js";
+import type { Credentials } from "./sqlite-cli.js";
 
 export interface Staging {
   // Path of a file in the staging directory, for the worker (which opens it by name).
   pathOf(name: string): string;
-  // Take the directory back, check `name` is a plain file, copy it into a new file of root's in
-  // `into` with `mode`, check that copy with quick_check, and name it `finalName`. Returns its
-  // size. A copy, not a rename: the app user may still hold a descriptor on the staged file (its
-  // worker's are visible to it in /proc), and must not be able to write a backup of root's.
-  adopt(name: string, into: PinnedDir, finalName: string, mode: number): Promise<number>;
   // Take the directory back and copy `name` (exactly the pages its header declares) into a new
   // file of root's `into`/`copyName` with `mode`, unverified: for a copy that is finished later
   // (precopy.ts). Returns its size.
@@ -77,37 +72,6 @@ export async function openStaging(layout: AppLayout, owner?: Credentials): Promi
   };
   return {
     pathOf: (file) => path.join(parent.path, name, file),
-    async adopt(file, into, finalName, mode) {
-      await reclaim();
-      const entry = await openEntry(own, file, "file", constants.O_RDONLY);
-      const temp = `.tmp-${finalName}-${process.pid}`;
-      try {
-        // Exactly the pages its header says it has, never more: the app user may still hold a
-        // descriptor on the file and grow it (root would otherwise copy until the disk is full).
-        const size = await databaseSize(entry.handle);
-        const bytes = await copyIntoNewFile(
-          entry.handle,
-          into,
-          temp,
-          { uid: 0, gid: 0, mode },
-          size,
-        );
-        const facts = await inspectSqliteFile(path.join(into.path, temp), {
-          timeoutMs: 10 * 60_000,
-        });
-        const bad = facts.quickCheck.filter((line) => line !== "ok");
-        if (bad.length > 0)
-          throw new Error(`quick_check of the copy failed: ${bad.slice(0, 3).join("; ")}`);
-        await rename(into.at(temp), into.at(finalName));
-        await into.handle.sync();
-        return bytes;
-      } catch (error) {
-        await unlink(into.at(temp)).catch(() => undefined);
-        throw error;
-      } finally {
-        await entry.handle.close();
-      }
-    },
     async copyOut(file, into, copyName, mode) {
       await reclaim();
       const entry = await openEntry(own, file, "file", constants.O_RDONLY);

@@ -4,12 +4,15 @@
 // cannot be copied ahead (not in WAL mode), or a copy that could not be brought up to date, is
 // backed up whole after the stop, as before.
 import path from "node:path";
+import { InterruptedError } from "../deploy/interruption.js";
 import { type DeployRun, runStep, skipStep } from "../deploy/run.js";
+import { describeError } from "../errors.js";
 import { logger } from "../log.js";
-import { backupApp, verifyBackupFile } from "../sqlite/backup-app.js";
+import { backupApp } from "../sqlite/backup-app.js";
 import { fileExists } from "../sqlite/db-files.js";
 import {
   abandonPrecopy,
+  checkThenPrune,
   finishPrecopy,
   precopyDatabase,
   precopyUnsupported,
@@ -26,10 +29,20 @@ export async function precopyStep(run: DeployRun): Promise<void> {
     skipStep(run, "precopy", `${unsupported}${after}`);
     return;
   }
-  await runStep(run, "precopy", async (note) => {
-    run.precopy = await precopyDatabase(run.app);
-    note(`${mb(run.precopy.copy.bytes)} copied while serving`);
-  });
+  try {
+    await runStep(run, "precopy", async (note) => {
+      run.precopy = await precopyDatabase(run.app);
+      note(`${mb(run.precopy.copy.bytes)} copied while serving, quick_check ok`);
+    });
+  } catch (error) {
+    // Ctrl-C between steps stops the deploy; anything else only means "back up whole after the
+    // stop", as for a DB that cannot be copied ahead (the step's failure is on record).
+    if (error instanceof InterruptedError) throw error;
+    run.log.warn(
+      { step: "precopy", err: describeError(error) },
+      "the DB could not be copied while serving: it is backed up whole after the stop",
+    );
+  }
 }
 
 // End a pre-copy the deploy did not take up (it failed before the backup step).
@@ -56,10 +69,11 @@ export async function backupDatabase(run: DeployRun, note: (text: string) => voi
   run.precopy = undefined;
   if (precopy) {
     try {
-      const outcome = await finishPrecopy(run.app, precopy, protect);
+      const outcome = await finishPrecopy(run.app, precopy);
       record(run, outcome.path);
-      // Checked while the deploy goes on (every restore checks what it restores, too).
-      run.backupVerified = verifyBackupFile(outcome.path).catch((error: Error) => error.message);
+      // Checked while the deploy goes on (every restore checks what it restores, too); older
+      // backups are pruned only once it passed.
+      run.backupVerified = checkThenPrune(run.app, outcome.path, protect);
       note(
         `${path.basename(outcome.path)} (${mb(outcome.bytes)} copied while serving, ${mb(outcome.walBytes)} of -wal applied after the stop)`,
       );

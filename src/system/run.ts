@@ -18,8 +18,9 @@ export interface RunOptions {
   // Feed this file to the command's stdin.
   inputFile?: string;
   // Keep stdin open and hand it to the caller, who writes to it over time (a conversation with a
-  // long-lived helper) and ends it when done.
-  onStdin?: (stdin: Writable) => void;
+  // long-lived helper) and ends it when done; `signal` reaches the command's whole tree (its
+  // scope or process group), for a helper that does not end when asked.
+  onStdin?: (stdin: Writable, signal: (signal: NodeJS.Signals) => void) => void;
   timeoutMs?: number;
   uid?: number;
   gid?: number;
@@ -86,7 +87,7 @@ export async function run(
     : [file, args];
   const child = execa(spawnFile, spawnArgs, execaOptions(options, !scope));
   const ender = treeEnder(child, scope);
-  if (options.onStdin && child.stdin) options.onStdin(child.stdin);
+  if (options.onStdin && child.stdin) options.onStdin(child.stdin, (s) => ender.signal(s));
   const out = collect(child, options);
   const killAfterMs = options.killAfterMs ?? DEFAULT_KILL_AFTER_MS;
   let timedOut = false;

@@ -171,4 +171,36 @@ describe("agent backup on a real machine", { skip }, () => {
     const lost = answeredBefore.filter((id) => !present.has(id));
     assert.deepEqual(lost, [], "rows answered before the stop are missing after the restore");
   });
+
+  test("the app user stops the shell that holds the snapshot: the deploy goes on and backs up whole after the stop", async () => {
+    const holder = `^sqlite3 -readonly -batch -bail -noheader -list -init /dev/null ${SHOP_DB}$`;
+    await pushCommit(machine, { message: "stopped holder", files: { "CHANGES.txt": "held\n" } });
+    // What www-data can do to a process of its own: SIGSTOP it once the copy is made.
+    const freezer = machine.exec(
+      [
+        "runuser",
+        "-u",
+        "www-data",
+        "--",
+        "timeout",
+        "60",
+        "bash",
+        "-c",
+        `until [ "$(pgrep -f '${holder}' | wc -l)" = 1 ] && sleep 0.2; do :; done; pkill -STOP -f '${holder}'`,
+      ],
+      { timeoutMs: 70_000 },
+    );
+    const started = Date.now();
+    const sync = await machine.exec(["agent", "sync"], { timeoutMs: 120_000 });
+    assert.equal((await freezer).exitCode, 0, "the holder was never seen");
+    assert.equal(sync.exitCode, 0, `${sync.stdout}\n${sync.stderr}`);
+    // Whole after the stop, not from the lost snapshot; and no wait on the stopped shell beyond
+    // its few seconds' grace.
+    assert.match(sync.stdout, /^ {2}backup .*quick_check ok\)/m, sync.stdout);
+    assert.doesNotMatch(sync.stdout, /-wal applied/);
+    assert.ok(Date.now() - started < 30_000, `the deploy took ${Date.now() - started} ms`);
+    assert.equal((await machine.exec(["pgrep", "-f", holder])).stdout.trim(), "");
+    const newest = (await listBackups()).at(-1) as string;
+    assert.equal(await query(newest, "PRAGMA quick_check"), "ok");
+  });
 });

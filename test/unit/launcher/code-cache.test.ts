@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import {
   chmodSync,
   chownSync,
+  linkSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -99,16 +100,27 @@ describe("code cache", () => {
     assert.match(reasonOf(readCodeCache(file, key)), /owned by uid 65534/);
     const link = path.join(dir, "link.cache");
     chownSync(file, 0, 0);
+    const second = path.join(dir, "second-name.cache");
+    linkSync(file, second);
+    assert.match(reasonOf(readCodeCache(file, key)), /more than one name/);
+    rmSync(second);
     symlinkSync(file, link);
     assert.match(reasonOf(readCodeCache(link, key)), /cannot open: ELOOP/);
     const fifo = path.join(dir, "fifo.cache");
     execFileSync("mkfifo", [fifo]);
     assert.match(reasonOf(readCodeCache(fifo, key)), /not a regular file/);
-    // A cache directory someone else can write is not used at all.
+    // A cache directory someone else can write, or one below such a directory, is not used at all.
     const open = path.join(dir, "open-dir");
-    assert.equal(cacheDir(open), open);
+    assert.match(cacheDir(open) ?? "", /^\/proc\/self\/fd\/\d+$/);
     chmodSync(open, 0o777);
     assert.equal(cacheDir(open), undefined);
+    const below = path.join(open, "code");
+    assert.equal(cacheDir(below), undefined);
+    chmodSync(open, 0o700);
+    assert.match(cacheDir(below) ?? "", /^\/proc\/self\/fd\/\d+$/);
+    chownSync(open, 65534, 65534);
+    assert.equal(cacheDir(below), undefined);
+    assert.equal(cacheDir("relative/dir"), undefined);
   });
 });
 

@@ -42,7 +42,7 @@ describe("staging", { skip: isRoot ? false : "needs root to chown" }, () => {
     ftruncateSync(kept, 100 * 1024 * 1024);
     const name = "shop.db.20261201T000000000Z.1.bak";
     const bytes = await withPinnedDir(layout.backups, (backups) =>
-      staging.adopt("copy.db", backups, name, 0o600),
+      staging.copyOut("copy.db", backups, name, 0o600),
     );
     writeSync(kept, Buffer.from("OWNED BY THE APP USER"), 0, 21, 0);
     await staging.remove();
