@@ -13,7 +13,7 @@
 //      restores before it replaces anything.
 //
 // Only a DB in WAL mode is copied ahead: for any other the deploy backs up after the stop, whole.
-import { rename } from "node:fs/promises";
+import { rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { readSmallPath } from "../fs/bounded-read.js";
@@ -58,9 +58,13 @@ export async function precopyUnsupported(app: AppConfig): Promise<string | undef
 export async function precopyDatabase(app: AppConfig): Promise<Precopy> {
   const started = performance.now();
   const copy = await copySnapshot(app, { release: false });
-  const problem = await verifyBackupFile(path.join(appLayout(app).backups, copy.name)).catch(
+  const backups = appLayout(app).backups;
+  const problem = await verifyBackupFile(path.join(backups, copy.name)).catch(
     (error: Error) => error.message,
   );
+  // The copy is in WAL mode (as the DB it was taken from): reading it left an empty -wal and a
+  // -shm beside it, which must not be there when the DB's own -wal takes their place.
+  await removeCompanions(backups, copy.name);
   if (problem) {
     await abandonPrecopy(app, { copy, ms: 0 });
     throw new Error(problem);
@@ -134,6 +138,16 @@ export async function checkThenPrune(
 export async function abandonPrecopy(app: AppConfig, precopy: Precopy): Promise<void> {
   await precopy.copy.holder.release();
   await removeBackupTemp(appLayout(app).backups, precopy.copy.name);
+}
+
+async function removeCompanions(backups: string, name: string): Promise<void> {
+  await withPinnedDir(backups, async (dir) => {
+    for (const suffix of ["-wal", "-shm"]) {
+      await unlink(dir.at(`${name}${suffix}`)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+      });
+    }
+  });
 }
 
 // Copy the DB's -wal file (the app user's, in a directory the app user can write: opened without

@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { backupsCheck, judgeBackups } from "../../../src/check/backups.js";
+import {
+  backupsCheck,
+  judgeBackups,
+  REVERIFY_MS,
+  stillVerified,
+} from "../../../src/check/backups.js";
 import type { CheckContext } from "../../../src/check/types.js";
 import { appSchema } from "../../../src/config/schema.js";
 import { appLayout } from "../../../src/release/layout.js";
@@ -96,5 +101,24 @@ describe("judgeBackups", () => {
       new Date("2026-11-23T13:30:00Z"),
     );
     assert.equal(outcome.summary, "1 of 3, newest 3h old (2.0 KB, quick_check ok)");
+  });
+});
+
+describe("a remembered quick_check of the newest backup", () => {
+  const identity =
+    "/srv/shop/backups/shop.db.x.1.bak|2049|1234|16384|1700000000000000000|1700000000000000000";
+  const now = 1_800_000_000_000;
+  test("holds for the very same file for a day", () => {
+    assert.equal(stillVerified(`${identity}@${now - 60_000}`, identity, now), true);
+    assert.equal(stillVerified(`${identity}@${now - REVERIFY_MS + 1}`, identity, now), true);
+  });
+  test("not after a day, not from the future, not for a changed or other file", () => {
+    assert.equal(stillVerified(`${identity}@${now - REVERIFY_MS}`, identity, now), false);
+    assert.equal(stillVerified(`${identity}@${now + 1000}`, identity, now), false);
+    const changed = identity.replace("|16384|", "|8192|");
+    assert.equal(stillVerified(`${identity}@${now}`, changed, now), false);
+    assert.equal(stillVerified(undefined, identity, now), false);
+    assert.equal(stillVerified("garbage", identity, now), false);
+    assert.equal(stillVerified(`${identity}@soon`, identity, now), false);
   });
 });
