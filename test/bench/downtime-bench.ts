@@ -29,7 +29,7 @@ interface HistoryJson {
   apps: {
     deployments: {
       outcome: string;
-      steps: { step: string; durationMs: number | null; note?: string | null }[];
+      steps: { step: string; durationMs: number | null; message?: string | null }[];
     }[];
   }[];
 }
@@ -89,7 +89,7 @@ export async function benchDowntime(big: boolean): Promise<DowntimeResult> {
       syncExit: sync.exit,
       downtimeMs: downtimeOf(report.records, newSha),
       stepMs: Object.fromEntries(steps.map((s) => [s.step, s.durationMs ?? 0])),
-      backupNote: steps.find((s) => s.step === "backup")?.note ?? "",
+      backupNote: steps.find((s) => s.step === "backup")?.message ?? "",
       writerAcked: acked,
       probes: report.total,
     };
