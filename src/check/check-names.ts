@@ -15,6 +15,7 @@ export const BUILT_IN_CHECKS = [
   "disk",
   "drift",
   "logs",
+  "promotion",
 ] as const;
 
 export type BuiltInCheck = (typeof BUILT_IN_CHECKS)[number];

@@ -13,6 +13,7 @@ import { healthCheck } from "./health.js";
 import { logsCheck } from "./logs.js";
 import { permissionsCheck } from "./permissions.js";
 import { processesCheck } from "./processes.js";
+import { promotionCheck } from "./promotion.js";
 import { proxyCheck } from "./proxy.js";
 import { releaseCheck } from "./release.js";
 import { serviceCheck } from "./service.js";
@@ -45,5 +46,6 @@ export function checksFor(app: AppConfig): Check[] {
     }
   }
   if (app.logs) checks.push(logsCheck);
+  if (app.promote) checks.push(promotionCheck);
   return [...checks, ...app.checks.map(customCheck)];
 }

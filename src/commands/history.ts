@@ -7,6 +7,7 @@ import { UsageError } from "../errors.js";
 import { printableData } from "../output/sanitize.js";
 import { formatDuration, renderTable } from "../output/table.js";
 import { type CheckRecord, listChecks } from "../state/check-records.js";
+import { type PromotionRecord, promotionsOf } from "../state/promotions.js";
 import { openStateDb } from "../state/state-db.js";
 import {
   type DeploymentJson,
@@ -27,6 +28,8 @@ export interface AppHistory {
   app: string;
   deployments: DeploymentJson[];
   checks: CheckRecord[];
+  // Pushes of verified commits to promote.branch, newest first (empty without `promote:`).
+  promotions: PromotionRecord[];
 }
 
 export async function historyCommand(options: HistoryOptions): Promise<number> {
@@ -42,6 +45,7 @@ export async function historyCommand(options: HistoryOptions): Promise<number> {
       app: app.name,
       deployments: recentDeployments(db, app.name, limit, since),
       checks: listChecks(db, app.name, limit, since),
+      promotions: promotionsOf(db, app.name, limit, since),
     }));
   } finally {
     db.close();
@@ -88,6 +92,18 @@ export function renderHistory(raw: AppHistory): string {
       statusColumn: "STATUS",
     });
     lines.push(...table.split("\n").map((l) => `  ${l}`));
+  }
+  if (h.promotions.length > 0) {
+    const rows = h.promotions.map((p) => [
+      p.at.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+      p.revision.slice(0, 12),
+      p.branch,
+      p.outcome,
+      String(p.attempts),
+      p.message ?? "",
+    ]);
+    const table = renderTable(["AT", "REVISION", "BRANCH", "OUTCOME", "PUSHES", "MESSAGE"], rows);
+    lines.push("", `${h.app}: promotions`, ...table.split("\n").map((l) => `  ${l}`));
   }
   return lines.join("\n");
 }

@@ -89,6 +89,8 @@ export function renderStatus(raw: AppStatusWithDaemon, daemonActive: boolean): s
       s.lock ? `held by ${s.lock.command} (pid ${s.lock.pid}, since ${s.lock.since})` : "free",
     ),
   ];
+  if (s.signer) lines.push(row("signed by", s.signer));
+  if (s.promotion) lines.push(row("promotion", promotionText(s.promotion)));
   if (s.held)
     lines.push(row("hold", "starts of the app wait: a deployment is running or was interrupted"));
   if (s.interrupted.length > 0) {
@@ -147,6 +149,16 @@ export function colorRows(s: BlueGreenStatus): string[] {
     );
   }
   return rows;
+}
+
+// "verified/uat: promoted 3f2a1c9b0d1e at …", or what is pending and why.
+function promotionText(p: NonNullable<AppStatusWithDaemon["promotion"]>): string {
+  const last = p.last;
+  if (last?.outcome === "promoted")
+    return `${p.branch}: ${last.revision.slice(0, 12)} promoted at ${last.at}`;
+  if (!p.due) return `${p.branch}: nothing to promote`;
+  if (!last) return `${p.branch}: pending (the next sync or poll pushes it)`;
+  return `${p.branch}: pending, last attempt ${colourStatus(last.outcome)} at ${last.at}: ${last.message ?? ""}`;
 }
 
 function row(label: string, value: string): string {

@@ -121,7 +121,17 @@ const repoSchema = z.strictObject({
     }),
   branch: branchName.default("main"),
   fetch_timeout: duration.default(60_000),
+  // A branch head that does not descend from the live revision (a force push) is refused while
+  // url and branch stay as they were at the last deploy, unless this is true.
+  allow_rewrites: z.boolean().default(false),
+  // git's ssh allowed-signers file: only a commit with a good signature by one of its keys is
+  // deployed (git verify-commit with gpg.ssh.allowedSignersFile).
+  allowed_signers: absolutePath.optional(),
 });
+
+// DESIGN.md "Promotion across hosts": after a verified deploy, the deployed commit is pushed to
+// this branch of the same remote, fast-forward only; followers track it as their repo.branch.
+const promoteSchema = z.strictObject({ branch: branchName });
 
 const hooksSchema = z.strictObject({
   install: z.string().min(1).optional(),
@@ -290,6 +300,7 @@ const appFields = z.strictObject({
   schedule: cron.default("*/15 * * * *"),
   on_critical: z.enum(["none", "restart"]).default("none"),
   poll: duration.optional(),
+  promote: promoteSchema.optional(),
 });
 
 // The strategy rules run whenever the keys they read are valid, even when others are not, so
@@ -299,6 +310,14 @@ const STRATEGY_KEYS: PropertyKey[] = ["strategy", "service", "socket", "blue_gre
 export const appSchema = appFields.superRefine(
   (app, ctx) => {
     for (const problem of strategyProblems(app)) ctx.addIssue({ code: "custom", ...problem });
+    // Promoting to the branch the host deploys from would make every deploy its own promotion.
+    if (app.promote && app.promote.branch === app.repo.branch) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["promote", "branch"],
+        message: `expected a branch other than repo.branch (${app.repo.branch}): followers track the promoted one`,
+      });
+    }
   },
   { when: (payload) => !payload.issues.some((i) => STRATEGY_KEYS.includes(i.path?.[0] ?? "")) },
 );

@@ -8,3 +8,10 @@ export function nextPollDelay(periodMs: number, random: () => number = Math.rand
   const r = Math.min(Math.max(random(), 0), 1);
   return Math.round(periodMs + periodMs * POLL_JITTER * r);
 }
+
+// The delay before the first poll after the daemon starts: anywhere in the first period, so
+// daemons started at one moment spread their polls over the whole period from the start.
+export function firstPollDelay(periodMs: number, random: () => number = Math.random): number {
+  const r = Math.min(Math.max(random(), 0), 1);
+  return Math.round(periodMs * r);
+}

@@ -5,12 +5,13 @@ import type { AppConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Notifications } from "../notify/notifications.js";
+import { promotionDue } from "../promote/promotion-due.js";
 import { appLayout, readLiveRelease } from "../release/layout.js";
 import type { StateDb } from "../state/state-db.js";
 import { liveLockHolder } from "../system/lock.js";
 import type { AppWork } from "./app-work.js";
 import type { DaemonState } from "./daemon-state.js";
-import { nextPollDelay } from "./jitter.js";
+import { firstPollDelay, nextPollDelay } from "./jitter.js";
 import { decidePoll } from "./poll-decision.js";
 import { readPollMemory } from "./poll-memory.js";
 import { remoteHead } from "./remote-head.js";
@@ -37,9 +38,12 @@ export function startPoller(app: AppConfig, periodMs: number, ctx: PollerContext
   // Only transitions are logged, so a remote that is down for a day is two lines, not 1440.
   let reachable = true;
 
-  const arm = () => {
+  // The first poll comes at a random moment of the first period: hosts restarted together (a
+  // fleet rebooted, a config rolled out) must not poll in lockstep ever after.
+  const arm = (first = false) => {
     if (stopped) return;
-    timer = setTimeout(() => void tick().finally(arm), nextPollDelay(periodMs));
+    const delay = first ? firstPollDelay(periodMs) : nextPollDelay(periodMs);
+    timer = setTimeout(() => void tick().finally(() => arm()), delay);
   };
 
   const tick = async () => {
@@ -58,16 +62,19 @@ export function startPoller(app: AppConfig, periodMs: number, ctx: PollerContext
     const decision = decidePoll({ head, live, ...readPollMemory(ctx.db, app.name) });
     if (!decision.sync) {
       if (decision.reason === "failed before") log.debug({ head }, "poll: head failed before");
-      return;
+      // The live commit's promotion has not landed: a sync (a no-op fetch) pushes it again.
+      if (decision.reason !== "up to date" || !promotionDue(ctx.db, app, live)) return;
+      log.info({ live }, "poll: promotion of the live commit pending, syncing to push it");
+    } else {
+      log.info({ head, live, reason: decision.reason }, "poll: branch moved, syncing");
     }
     if (stopped) return;
-    log.info({ head, live, reason: decision.reason }, "poll: branch moved, syncing");
     ctx.work.startSync(app.name, async () => {
       await runSyncJob(app, "poll", ctx, head);
     });
   };
 
-  arm();
+  arm(true);
   return {
     stop: () => {
       stopped = true;

@@ -12,6 +12,7 @@ export interface SyncOutcome {
   // The commit the sync deployed or tried to deploy, when it got that far.
   revision?: string;
   message?: string;
+  promotion?: { branch: string; outcome: string; message: string | null };
 }
 
 // What a running sync reports: the commit (once fetched), the current step, and how far a long
@@ -32,13 +33,18 @@ export async function runSync(
 ): Promise<SyncOutcome> {
   const { syncApp } = await import("../sync/sync.js");
   const result = await syncApp(app, { trigger, watcher: progressWatcher(onProgress) });
-  return { outcome: result.outcome, revision: result.revision, message: result.message };
+  return {
+    outcome: result.outcome,
+    revision: result.revision,
+    message: result.message,
+    promotion: result.promotion,
+  };
 }
 
-// Whether an outcome means the commit is bad and must not be retried until the branch moves.
+// Whether an outcome means the commit is bad (or not trusted) and must not be retried until the branch moves.
 // "unreachable" is the remote's fault, not the commit's: the next poll tries again.
 export function isFailedOutcome(outcome: string): boolean {
-  return outcome === "failed" || outcome === "rolled-back";
+  return outcome === "failed" || outcome === "rolled-back" || outcome === "refused";
 }
 
 // The run's events as progress reports: the commit from the run's start, the step from each

@@ -2,7 +2,15 @@
 import { remember } from "../state/app-memory.js";
 import type { StateDb } from "../state/state-db.js";
 
-export type SyncOutcome = "deployed" | "noop" | "rolled-back" | "failed" | "unreachable";
+// "refused": the fetched commit is not trusted (a rewritten branch, a missing or unknown
+// signature); nothing was touched.
+export type SyncOutcome =
+  | "deployed"
+  | "noop"
+  | "rolled-back"
+  | "failed"
+  | "unreachable"
+  | "refused";
 
 export interface SyncResult {
   app: string;
@@ -10,6 +18,8 @@ export interface SyncResult {
   outcome: SyncOutcome;
   revision?: string;
   message?: string;
+  // The push of the live commit to promote.branch, when one was due (src/promote/).
+  promotion?: { branch: string; outcome: string; message: string | null };
 }
 
 // Remember how the last sync ended (for `agent status`), whatever it was, and pass it on.

@@ -1,14 +1,10 @@
 // Fetch from the remote into the bare repository under one hard deadline, retrying with backoff.
-import { setTimeout as delay } from "node:timers/promises";
 import { CommandError } from "../system/run.js";
-import { retryDelay } from "./backoff.js";
+import { displayUrl } from "./display-url.js";
 import { git } from "./git.js";
+import { type AttemptFailure, retryWithinDeadline } from "./retry.js";
 
-export interface FetchAttemptFailure {
-  attempt: number;
-  error: Error;
-  retryInMs: number | undefined;
-}
+export type FetchAttemptFailure = AttemptFailure;
 
 export interface FetchOptions {
   // Hard cap for the whole fetch, every attempt and pause included.
@@ -30,19 +26,16 @@ export async function fetchWithDeadline(
   refspecs: string[],
   options: FetchOptions,
 ): Promise<{ attempts: number }> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await fetchOnce(repoDir, url, refspecs, deadline);
-      return { attempts: attempt };
-    } catch (error) {
-      const retryInMs = retryDelay(attempt + 1, deadline - Date.now());
-      options.onAttemptFailed?.({ attempt, error: error as Error, retryInMs });
-      if (retryInMs === undefined) {
-        throw new FetchError(`cannot fetch ${url}: ${(error as Error).message}`, { cause: error });
-      }
-      await delay(retryInMs);
-    }
+  try {
+    const { attempts } = await retryWithinDeadline(
+      (remaining) => fetchOnce(repoDir, url, refspecs, remaining),
+      options,
+    );
+    return { attempts };
+  } catch (error) {
+    throw new FetchError(`cannot fetch ${displayUrl(url)}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -52,10 +45,8 @@ async function fetchOnce(
   repoDir: string,
   url: string,
   refspecs: string[],
-  deadline: number,
+  remaining: number,
 ): Promise<void> {
-  const remaining = deadline - Date.now();
-  if (remaining <= 0) throw new Error("fetch deadline passed");
   const args = ["fetch", "--quiet", "--force", "--", url, ...refspecs];
   try {
     await git(repoDir, args, { timeoutMs: remaining, killAfterMs: 1000 });

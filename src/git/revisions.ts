@@ -1,5 +1,5 @@
 // Questions about commits in the bare repository: resolve a name, count commits between two.
-import { gitOutput } from "./git.js";
+import { git, gitOutput } from "./git.js";
 
 // A full object name as git prints it: SHA-1 (40) or SHA-256 (64) hex digits.
 export const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -35,4 +35,24 @@ export async function countCommitsBetween(
 // Whether the repository holds the commit object `sha` (a fresh repo/ may not know an old one).
 export async function hasCommit(repoDir: string, sha: string): Promise<boolean> {
   return (await resolveCommit(repoDir, sha)) !== undefined;
+}
+
+// Whether `ancestor` is `descendant` or in its history (git merge-base --is-ancestor). A commit
+// the repository does not hold is no ancestor of anything it holds: false, not an error.
+export async function isAncestor(
+  repoDir: string,
+  ancestor: string,
+  descendant: string,
+): Promise<boolean> {
+  if (!(await hasCommit(repoDir, ancestor))) return false;
+  const result = await git(
+    repoDir,
+    ["merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant],
+    { reject: false },
+  );
+  if (result.exitCode === 0) return true;
+  if (result.exitCode === 1) return false;
+  throw new Error(
+    `git merge-base --is-ancestor ${ancestor.slice(0, 12)} ${descendant.slice(0, 12)}: ${result.stderr.trim() || `exit ${result.exitCode}`}`,
+  );
 }

@@ -32,7 +32,8 @@ export function syncEvent(
   if (
     result.outcome !== "deployed" &&
     result.outcome !== "rolled-back" &&
-    result.outcome !== "failed"
+    result.outcome !== "failed" &&
+    result.outcome !== "refused"
   ) {
     return undefined;
   }
@@ -42,10 +43,13 @@ export function syncEvent(
   const message =
     result.outcome === "deployed"
       ? `${result.app}: deployed ${sha}`
-      : result.outcome === "rolled-back"
-        ? `${result.app}: deploy of ${sha} failed${step ? ` at ${step}` : ""} and was rolled back: ${error ?? "no reason recorded"}`
-        : `${result.app}: deploy of ${sha} failed${step ? ` at ${step}` : ""} and could not be undone: ${error ?? "no reason recorded"}`;
-  const outcome: NotifyEventName = result.outcome;
+      : result.outcome === "refused"
+        ? (result.message ?? `${result.app}: ${sha} refused`)
+        : result.outcome === "rolled-back"
+          ? `${result.app}: deploy of ${sha} failed${step ? ` at ${step}` : ""} and was rolled back: ${error ?? "no reason recorded"}`
+          : `${result.app}: deploy of ${sha} failed${step ? ` at ${step}` : ""} and could not be undone: ${error ?? "no reason recorded"}`;
+  // A refused commit is a failed deploy to whoever listens; its status says which kind.
+  const outcome: NotifyEventName = result.outcome === "refused" ? "failed" : result.outcome;
   return {
     event: outcome,
     app: result.app,
@@ -56,6 +60,27 @@ export function syncEvent(
     at: at.toISOString(),
     step,
     error: error === null ? null : clean(error),
+  };
+}
+
+// promotion-failed: the deploy stands, its push to promote.branch did not land.
+export function promotionEvent(
+  result: Pick<SyncResult, "app" | "revision" | "promotion">,
+  at = new Date(),
+): NotifyEvent | undefined {
+  const p = result.promotion;
+  if (!p || p.outcome === "promoted") return undefined;
+  const sha = result.revision ? result.revision.slice(0, 12) : "";
+  return {
+    event: "promotion-failed",
+    app: result.app,
+    host: hostname(),
+    revision: result.revision ?? null,
+    status: p.outcome,
+    message: clean(
+      `${result.app}: promotion of ${sha} to ${p.branch} ${p.outcome}: ${p.message ?? "no reason recorded"}`,
+    ),
+    at: at.toISOString(),
   };
 }
 

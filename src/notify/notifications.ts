@@ -10,7 +10,7 @@ import { appLayout, readLiveRelease } from "../release/layout.js";
 import { openStateDb, type StateDb } from "../state/state-db.js";
 import { noteVerdict } from "./check-alerts.js";
 import { deliverDue } from "./deliver.js";
-import { type NotifyEvent, syncEvent } from "./event.js";
+import { type NotifyEvent, promotionEvent, syncEvent } from "./event.js";
 import { enqueue } from "./queue.js";
 import type { NotifyTarget } from "./targets.js";
 
@@ -41,8 +41,9 @@ export class Notifications {
   }
 
   // A sync ended: deployed, rolled back, or failed (a no-op or an unreachable remote tells no one).
+  // A promotion push that did not land is told as well (promotion-failed), after the deploy.
   syncFinished(
-    result: Pick<SyncResult, "app" | "revision" | "message"> & { outcome: string },
+    result: Pick<SyncResult, "app" | "revision" | "message" | "promotion"> & { outcome: string },
   ): void {
     if (!this.enabled) return;
     this.guard(() => {
@@ -50,6 +51,8 @@ export class Notifications {
       const failure = result.outcome === "deployed" ? undefined : failedStep(db, result.app);
       const event = syncEvent(result, failure);
       if (event) this.queue(db, this.targets, event);
+      const promotion = promotionEvent(result);
+      if (promotion) this.queue(db, this.targets, promotion);
     });
   }
 

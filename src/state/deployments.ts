@@ -3,7 +3,13 @@
 import { readFileSync } from "node:fs";
 import type { StateDb } from "./state-db.js";
 
-export type DeploymentOutcome = "running" | "deployed" | "noop" | "rolled-back" | "failed";
+export type DeploymentOutcome =
+  | "running"
+  | "deployed"
+  | "noop"
+  | "rolled-back"
+  | "failed"
+  | "refused";
 export type StepOutcome = "running" | "ok" | "failed" | "skipped";
 
 export interface DeploymentRecord {

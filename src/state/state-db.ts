@@ -79,6 +79,22 @@ const MIGRATIONS: string[] = [
      last_error TEXT
    );
    CREATE INDEX notifications_due ON notifications(next_ms);`,
+  // Trust in what is pulled and promotion across hosts (DESIGN.md "Promotion across hosts"): each
+  // deployment's source (a hash of repo.url and branch, never the URL, which may hold a
+  // credential) and the signer of its commit; every promotion push and how it ended.
+  `ALTER TABLE deployments ADD COLUMN source TEXT;
+   ALTER TABLE deployments ADD COLUMN signer TEXT;
+   CREATE TABLE promotions (
+     id INTEGER PRIMARY KEY,
+     app TEXT NOT NULL,
+     revision TEXT NOT NULL,
+     branch TEXT NOT NULL,
+     at TEXT NOT NULL,
+     outcome TEXT NOT NULL,            -- promoted, failed, refused
+     attempts INTEGER NOT NULL,
+     message TEXT
+   );
+   CREATE INDEX promotions_app ON promotions(app, id);`,
 ];
 
 // Open (creating if needed) the state DB in WAL mode with synchronous=FULL: its records are

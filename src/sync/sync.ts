@@ -5,13 +5,17 @@ import { type EventSink, ignoreEvents } from "../deploy/events.js";
 import type { Interruption } from "../deploy/interruption.js";
 import { openRun } from "../deploy/open-run.js";
 import { rememberResult, type SyncResult } from "../deploy/result.js";
-import { openAppSession } from "../deploy/session.js";
+import { type AppSession, openAppSession } from "../deploy/session.js";
 import { shortSha } from "../deploy/step-names.js";
 import { ExitCode } from "../errors.js";
 import { formatDuration } from "../output/table.js";
+import { promoteIfDue } from "../promote/promote.js";
 import { readLiveRelease } from "../release/layout.js";
+import { recordSource } from "../state/sources.js";
 import { type FetchedTarget, fetchTarget } from "../steps/fetch.js";
 import { strategyFor } from "../strategies/strategy.js";
+import { assertTrusted, type TrustedTarget, UntrustedCommitError } from "../trust/trust-target.js";
+import { commitRefused } from "./refused.js";
 import { remoteUnreachable } from "./unreachable.js";
 
 export type { SyncOutcome, SyncResult } from "../deploy/result.js";
@@ -62,7 +66,8 @@ export async function syncApp(app: AppConfig, options: SyncOptions = {}): Promis
       return rememberResult(db, remoteUnreachable(session, at));
     }
     const fetchMs = Date.now() - fetchStarted.getTime();
-    // 3. Already live: a no-op sync costs this one fetch and nothing else.
+    // 3. Already live: a no-op sync costs this one fetch and nothing else (but a promotion of
+    // the live commit that has not landed yet is tried again).
     if (live?.revision === target.sha) {
       const text = `${app.name}: ${shortSha(target.sha)} (${target.ref}) is live; fetch ${formatDuration(fetchMs)}`;
       watcher({ type: "said", app: app.name, text });
@@ -71,12 +76,39 @@ export async function syncApp(app: AppConfig, options: SyncOptions = {}): Promis
         code: ExitCode.ok,
         outcome: "noop",
         revision: target.sha,
+        ...(await promotionOf(session, target.sha)),
       });
+    }
+    // Only a commit that descends from the live one (or one the operator named) and, with
+    // allowed_signers, one signed by an allowed key is deployed.
+    let trusted: TrustedTarget;
+    try {
+      trusted = await assertTrusted(app, layout, db, target, live, options.ref !== undefined);
+    } catch (error) {
+      if (!(error instanceof UntrustedCommitError)) throw error;
+      const at = { sha: target.sha, message: error.message, fetchStarted, fetchMs, trigger };
+      return rememberResult(db, commitRefused(session, { ...at, fromRelease: live?.name }));
     }
     const at = { target, live, trigger, fetchStarted, fetchMs };
     const strategy = await strategyFor(app);
-    return rememberResult(db, await strategy.deploy(openRun(session, at)));
+    const run = openRun(session, at);
+    recordSource(db, run.id, trusted.source, trusted.signer);
+    const result = await strategy.deploy(run);
+    // Only a verified deploy is promoted: never a rolled-back or failed one.
+    const promotion = result.outcome === "deployed" ? await promotionOf(session, run.sha) : {};
+    return rememberResult(db, { ...result, ...promotion });
   } finally {
     await session.close();
   }
+}
+
+// The promotion of the live commit when one was due, as the sync's result carries it.
+async function promotionOf(
+  session: AppSession,
+  revision: string,
+): Promise<Pick<SyncResult, "promotion">> {
+  const promotion = await promoteIfDue(session, revision);
+  if (!promotion) return {};
+  const { branch, outcome, message } = promotion;
+  return { promotion: { branch, outcome, message } };
 }

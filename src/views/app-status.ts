@@ -3,10 +3,13 @@
 import { lstat } from "node:fs/promises";
 import type { AppConfig } from "../config/schema.js";
 import { countCommitsBetween, resolveCommit } from "../git/revisions.js";
+import { promotionDue } from "../promote/promotion-due.js";
 import { appLayout, readLiveRelease } from "../release/layout.js";
 import { recall } from "../state/app-memory.js";
 import { type CheckRecord, listChecks } from "../state/check-records.js";
 import { runningDeployments } from "../state/deployments.js";
+import { lastPromotionOf, type PromotionRecord } from "../state/promotions.js";
+import { liveSource } from "../state/sources.js";
 import type { StateDb } from "../state/state-db.js";
 import { holdPlaced } from "../steps/hold.js";
 import { appPids } from "../steps/stop.js";
@@ -30,6 +33,14 @@ interface AppStatusFields {
   lastSync: Record<string, unknown> | null;
   lastDeployment: DeploymentJson | null;
   lastCheck: CheckRecord | null;
+  // Who signed the live commit (with repo.allowed_signers), as verified when it was deployed.
+  signer: string | null;
+  // With `promote:`: the last push of the live commit to promote.branch, and whether one is due.
+  promotion: {
+    branch: string;
+    due: boolean;
+    last: PromotionRecord | null;
+  } | null;
 }
 
 // Gather the status of an app; reads only, never waits on the app's lock.
@@ -70,5 +81,15 @@ export async function appStatus(app: AppConfig, db: StateDb): Promise<AppStatus>
     lastSync: lastSync ? (JSON.parse(lastSync) as Record<string, unknown>) : null,
     lastDeployment: recentDeployments(db, app.name, 1)[0] ?? null,
     lastCheck: listChecks(db, app.name, 1)[0] ?? null,
+    signer: live ? (liveSource(db, app.name, live.revision)?.signer ?? null) : null,
+    promotion: app.promote
+      ? {
+          branch: app.promote.branch,
+          due: promotionDue(db, app, live?.revision),
+          last: live
+            ? (lastPromotionOf(db, app.name, live.revision, app.promote.branch) ?? null)
+            : null,
+        }
+      : null,
   };
 }

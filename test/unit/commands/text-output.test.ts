@@ -93,11 +93,25 @@ describe("renderHistory (agent history)", () => {
           results: [{ name: "health", status: "critical", summary: `serving ${HOSTILE}` }],
         },
       ],
+      promotions: [
+        {
+          revision: "3f2a1c9b0d1e4f5a6b7c8d9e0f1a2b3c4d5e6f7a",
+          branch: "verified/uat",
+          at: "2026-11-23T10:16:00.000Z",
+          outcome: "failed",
+          attempts: 3,
+          message: `the remote refused the push: ${HOSTILE}`,
+        },
+      ],
     };
     const text = renderHistory(history);
     assert.deepEqual(unsafeIn(withoutColour(text)), []);
     assert.match(text, /migrate failed for shop at 3f2a1c9b0d1e: exit 1 \\x1b\]0;pwned/);
     assert.match(text, /health: serving \\x1b\]0;pwned\\x07\\x1b\[2J\\x9b1;1H\\u202e/);
+    assert.match(
+      text,
+      /3f2a1c9b0d1e +verified\/uat +failed +3 +the remote refused the push: \\x1b/,
+    );
   });
 });
 
@@ -125,6 +139,19 @@ describe("renderStatus (agent status)", () => {
       lastSync: { at: "2026-11-23T10:15:04.000Z", outcome: "rolled-back", revision: HOSTILE },
       lastDeployment: deployment,
       lastCheck: null,
+      signer: `alice@example.com ${HOSTILE}`,
+      promotion: {
+        branch: "verified/uat",
+        due: true,
+        last: {
+          revision: HOSTILE,
+          branch: "verified/uat",
+          at: "2026-11-23T10:16:00.000Z",
+          outcome: "refused",
+          attempts: 0,
+          message: `not a fast-forward ${HOSTILE}`,
+        },
+      },
       daemonSays: `shop: critical 8/9 (${HOSTILE}) at 10:20, next 10:35`,
       nextCheck: "10:35",
     };
@@ -136,5 +163,10 @@ describe("renderStatus (agent status)", () => {
     );
     assert.match(text, /held by agent sync \\x1b\]0;pwned/);
     assert.match(text, /daemon {6}shop: critical 8\/9 \(\\x1b/);
+    assert.match(text, /signed by {3}alice@example.com \\x1b/);
+    assert.match(
+      text,
+      /promotion {3}verified\/uat: pending, last attempt .*refused.* not a fast-forward \\x1b/,
+    );
   });
 });

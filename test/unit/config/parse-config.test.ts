@@ -78,6 +78,22 @@ describe("parseConfigText", () => {
     assert.deepEqual(web?.processes, { master: 1, workers: 3 });
     assert.equal(web?.releases.keep, 5);
     assert.equal(web?.on_critical, "none");
+    assert.equal(web?.repo.allow_rewrites, false);
+    assert.equal(web?.repo.allowed_signers, undefined);
+    assert.equal(web?.promote, undefined);
+  });
+
+  test("takes promotion and trust settings", () => {
+    const config = parseConfigText(
+      "a.yaml",
+      "apps:\n  web:\n    dir: /srv/web\n    service: web.service\n" +
+        "    repo: { url: /srv/git/web.git, allow_rewrites: true, allowed_signers: /etc/deploy-agent/signers }\n" +
+        "    promote: { branch: verified/uat }\n",
+    );
+    const web = config.apps.web;
+    assert.equal(web?.repo.allow_rewrites, true);
+    assert.equal(web?.repo.allowed_signers, "/etc/deploy-agent/signers");
+    assert.deepEqual(web?.promote, { branch: "verified/uat" });
   });
 
   const cases: [string, string, RegExp][] = [
@@ -193,6 +209,24 @@ describe("parseConfigText", () => {
       "env_file relative path",
       variant("    poll: 60s", "    poll: 60s\n    env_file: { path: shared/.env }"),
       /apps\.shop\.env_file\.path.*absolute/,
+    ],
+    [
+      "promote to the branch the app deploys from",
+      variant("    poll: 60s", "    poll: 60s\n    promote: { branch: main }"),
+      /apps\.shop\.promote\.branch.*other than repo\.branch \(main\)/,
+    ],
+    [
+      "promote to a name git refuses",
+      variant("    poll: 60s", '    poll: 60s\n    promote: { branch: "verified..uat" }'),
+      /apps\.shop\.promote\.branch.*git branch name/,
+    ],
+    [
+      "allowed_signers relative",
+      variant("    poll: 60s", "    poll: 60s").replace(
+        /repo: \{ ([^}]*) \}/,
+        "repo: { $1, allowed_signers: signers }",
+      ),
+      /apps\.shop\.repo\.allowed_signers.*absolute/,
     ],
     ["no apps", "apps: {}\n", /apps.*at least one app/],
     ["wrong type for apps", "apps: [shop]\n", /apps/],

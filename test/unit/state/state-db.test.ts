@@ -42,6 +42,7 @@ test("processes opening a fresh state DB at the same instant all succeed, schema
         "deployment_steps",
         "deployments",
         "notifications",
+        "promotions",
       ]);
       const columns = db.prepare("SELECT name FROM pragma_table_info('deployments')").pluck().all();
       assert.ok(columns.includes("kept_copy"), columns.join(" "));

@@ -1,0 +1,61 @@
+// Trust in what is pulled (DESIGN.md "Promotion across hosts"): before anything is built, the
+// commit to deploy must descend from the live one while the configured source is unchanged (no
+// force push slips in), and must be signed by an allowed key when allowed_signers is set.
+import { access, constants } from "node:fs/promises";
+import type { AppConfig } from "../config/schema.js";
+import { shortSha } from "../deploy/step-names.js";
+import { displayUrl } from "../git/display-url.js";
+import { isAncestor } from "../git/revisions.js";
+import { verifyCommitSignature } from "../git/signature.js";
+import type { AppLayout, LiveRelease } from "../release/layout.js";
+import { liveSource, sourceKey } from "../state/sources.js";
+import type { StateDb } from "../state/state-db.js";
+
+// The commit is refused: nothing was touched, and the message names the commit and why.
+export class UntrustedCommitError extends Error {
+  override name = "UntrustedCommitError";
+}
+
+export interface TrustedTarget {
+  // The configured source, recorded with the deployment so the next sync can tell a deliberate
+  // change of url or branch from a rewrite of the same branch.
+  source: string;
+  // Who signed the commit, when allowed_signers is set.
+  signer?: string;
+}
+
+export async function assertTrusted(
+  app: AppConfig,
+  layout: AppLayout,
+  db: StateDb,
+  target: { sha: string; ref: string },
+  live: LiveRelease | undefined,
+  // --ref: the operator named the commit; only its signature is checked.
+  explicitRef: boolean,
+): Promise<TrustedTarget> {
+  const { url, branch, allow_rewrites: allowRewrites, allowed_signers: signers } = app.repo;
+  const source = sourceKey(url, branch);
+  if (live && !explicitRef && !allowRewrites) {
+    // A revision deployed before sources were recorded counts as the same source: refusing to
+    // judge would let a rewrite through.
+    const recorded = liveSource(db, app.name, live.revision)?.source ?? source;
+    if (recorded === source && !(await isAncestor(layout.repo, live.revision, target.sha))) {
+      throw new UntrustedCommitError(
+        `${app.name}: ${branch} on ${displayUrl(url)} is at ${shortSha(target.sha)}, which does not descend from the live ${shortSha(live.revision)} (history rewritten: a force push?); refused, nothing changed. Set repo.allow_rewrites: true to accept rewritten history`,
+      );
+    }
+  }
+  if (!signers) return { source };
+  await access(signers, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
+    throw new UntrustedCommitError(
+      `${app.name}: repo.allowed_signers ${signers} cannot be read (${error.code ?? error.message}); ${shortSha(target.sha)} refused, nothing changed`,
+    );
+  });
+  const verdict = await verifyCommitSignature(layout.repo, target.sha, signers);
+  if (!verdict.good) {
+    throw new UntrustedCommitError(
+      `${app.name}: ${shortSha(target.sha)} (${target.ref}) refused: ${verdict.reason} (repo.allowed_signers ${signers}); nothing changed`,
+    );
+  }
+  return { source, signer: verdict.signer };
+}
