@@ -37,14 +37,16 @@ export async function hasCommit(repoDir: string, sha: string): Promise<boolean> 
   return (await resolveCommit(repoDir, sha)) !== undefined;
 }
 
-// Whether `ancestor` is `descendant` or in its history (git merge-base --is-ancestor). A commit
-// the repository does not hold is no ancestor of anything it holds: false, not an error.
+// Whether `ancestor` is `descendant` or in its history (git merge-base --is-ancestor), as far as
+// this repository can tell: when it lacks either commit, the answer is false, not an error (a
+// commit it does not hold is in the history of none it holds, and one it lacks proves nothing).
 export async function isAncestor(
   repoDir: string,
   ancestor: string,
   descendant: string,
 ): Promise<boolean> {
-  if (!(await hasCommit(repoDir, ancestor))) return false;
+  const [a, d] = await Promise.all([hasCommit(repoDir, ancestor), hasCommit(repoDir, descendant)]);
+  if (!a || !d) return false;
   const result = await git(
     repoDir,
     ["merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant],

@@ -58,6 +58,11 @@ export interface ProvisionOptions {
   config?: ShopConfigOverrides | false;
   // Enable and start shop.service and wait for /health (default true).
   start?: boolean;
+  // The remote is already there (a second host of the same app, the remote bound in from the
+  // host): deploy from it instead of creating it.
+  existingRemote?: boolean;
+  // The commit to lay out as live (default: the tip of main).
+  rev?: string;
 }
 
 export interface Provisioned {
@@ -69,7 +74,8 @@ export interface Provisioned {
 
 // Everything on disk, as root; $1 = app sources. Prints "<sha> <release dir>" last.
 const PROVISION_SCRIPT = `${LAYOUT_FUNCTIONS}
-make_remote "$1"
+rev="$3"
+[ "$2" = existing ] || make_remote "$1"
 make_app_dir
 build_release
 migrate_db "$rel"
@@ -90,6 +96,8 @@ export async function provisionShop(
       `set -euo pipefail\n${PROVISION_SCRIPT}`,
       "provision",
       opts.source ?? SAMPLE_APP_GUEST,
+      opts.existingRemote ? "existing" : "new",
+      opts.rev ?? "",
     ],
     { reject: true, timeoutMs: 60_000 },
   );
@@ -150,6 +158,8 @@ export interface CommitSpec {
   // Remote to push to (default /srv/git/shop.git) and branch (default main).
   remote?: string;
   branch?: string;
+  // Sign the commit with this ssh private key (a path inside the machine).
+  signingKey?: string;
 }
 
 // Make a new commit on the remote's branch (clone, change, commit, push); returns its full sha.
@@ -170,10 +180,11 @@ export async function pushCommit(machine: Machine, spec: CommitSpec): Promise<st
       }
     }
     // Message and branch travel as arguments, so no quoting of test-supplied text is needed.
-    const script = `set -euo pipefail; cd "$1"; ${GIT} add -A; ${GIT} commit -q --allow-empty -m "$2"
+    const sign = "${4:+-c gpg.format=ssh -c user.signingkey=$4 -c commit.gpgsign=true}";
+    const script = `set -euo pipefail; cd "$1"; ${GIT} add -A; ${GIT} ${sign} commit -q --allow-empty -m "$2"
       ${GIT} push -q origin "HEAD:refs/heads/$3"; git rev-parse HEAD`;
     const result = await machine.exec(
-      ["bash", "-c", script, "push-commit", work, spec.message, branch],
+      ["bash", "-c", script, "push-commit", work, spec.message, branch, spec.signingKey ?? ""],
       { reject: true },
     );
     return result.stdout.trim();

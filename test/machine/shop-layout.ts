@@ -22,11 +22,11 @@ make_remote() {
   rm -rf "$work"
 }
 
-# The app dir: repo/ (sets $sha to the tip of main), empty releases/ and backups/, shared/.env.
+# The app dir: repo/ (sets $sha to the tip of main, or to $rev when set), empty releases/ and backups/, shared/.env.
 make_app_dir() {
   install -d -m 755 "$app" "$app/releases" "$app/backups"
   git clone -q --mirror "$remote" "$app/repo"
-  sha=$(git --git-dir="$app/repo" rev-parse refs/heads/main)
+  sha=$(git --git-dir="$app/repo" rev-parse "\${rev:-refs/heads/main}^{commit}")
   install -d -o www-data -g www-data -m 775 "$app/shared"
   install -o www-data -g www-data -m 600 /dev/null "$app/shared/.env"
   printf 'SECRET_KEY=deploy-agent-test\\n' > "$app/shared/.env"
