@@ -6,6 +6,7 @@ import { backupLines, benchBackup } from "./backup-bench.js";
 import { progress, withMachine } from "./bench-machine.js";
 import { benchDaemonMemory, daemonLines } from "./daemon-bench.js";
 import { benchDowntime, downtimeLines } from "./downtime-bench.js";
+import { benchFleet, fleetLines } from "./fleet-bench.js";
 import { benchDeployUnderLoad, loadLines } from "./load-bench.js";
 import { benchCheck, checkLines } from "./machine-bench.js";
 import { benchDeploySplit, benchNoopSync, deploySplitLines, noopSyncLines } from "./sync-bench.js";
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
     }
     // Daemon memory over its scheduled checks.
     if (wanted("daemon")) sections.push(daemonLines(await benchDaemonMemory()));
+    // 25 agents polling one git daemon: load at the server, jitter, push-to-all convergence.
+    if (wanted("fleet")) sections.push(fleetLines(await benchFleet()));
     // Backup against sqlite3 .backup, on the host: no machine needed.
     if (wanted("backup")) {
       progress("backup vs sqlite3 .backup");

@@ -132,6 +132,8 @@ describe("promotion across hosts and trust in what is pulled", { skip: skipUnles
     await waitForHealth(scheduler, unverified, 60_000, follower.healthUrl);
     const tookMs = Date.now() - promotedAt;
     console.log(`# follower serving the promoted commit ${tookMs} ms after the promotion`);
+    // One poll period (2 s) plus its jitter (10 %) to see it, then one deploy (about 3 s here).
+    assert.ok(tookMs < 2200 + 15_000, `${tookMs} ms`);
     const journal = await scheduler.journal(follower.daemonUnit);
     const polls = journal.split("\n").filter((l) => l.includes("poll: branch moved"));
     assert.ok(polls.length >= 1, journal);

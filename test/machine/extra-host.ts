@@ -23,6 +23,8 @@ export interface ExtraHostOptions {
   branch: string;
   // The daemon's poll period ("2s"); no daemon is started when undefined.
   poll?: string;
+  // Start the daemon now (default: when it polls); the fleet starts them all at one moment.
+  startDaemon?: boolean;
   workers?: number;
   // Run the migrations (a host with its own DB); a follower sharing the promoter's DB has none.
   migrate?: boolean;
@@ -95,7 +97,7 @@ TimeoutStopSec=20
     env,
     daemonUnit: `agent-${name}.service`,
   };
-  if (opts.poll) await startHostDaemon(machine, host);
+  if (opts.startDaemon ?? opts.poll !== undefined) await startHostDaemon(machine, host);
   return host;
 }
 
