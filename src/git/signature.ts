@@ -19,6 +19,12 @@ export async function verifyCommitSignature(
     [
       "-c",
       `gpg.ssh.allowedSignersFile=${allowedSignersFile}`,
+      // Only an ssh signature can pass: an OpenPGP or X.509 one would be judged by root's own
+      // keyrings, which allowed_signers does not name.
+      "-c",
+      "gpg.openpgp.program=false",
+      "-c",
+      "gpg.x509.program=false",
       "verify-commit",
       "--end-of-options",
       sha,

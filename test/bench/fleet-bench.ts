@@ -31,7 +31,7 @@ export interface FleetBench {
   firstConvergeS: number;
   idle: Histogram;
   afterRestart: Histogram;
-  // git daemon's CPU (it and the upload-pack processes it forks) per request while idle, in ms.
+  // git daemon's CPU (it and the upload-pack processes it forks and reaps) per request, idle, ms.
   serverCpuMsPerRequest: number;
   direct: Convergence;
   canary: Convergence;
@@ -217,15 +217,21 @@ async function histogram(machine: Machine, from: number, to: number): Promise<Hi
   };
 }
 
+// CPU of git daemon and of the upload-pack processes it forked and reaped (/proc/PID/stat fields
+// 14-17: utime, stime, cutime, cstime), in microseconds.
 async function gitCpuUs(machine: Machine): Promise<number> {
-  const group = (
-    await machine.exec(["systemctl", "show", "-p", "ControlGroup", "--value", GIT_UNIT], {
-      reject: true,
-    })
-  ).stdout.trim();
-  const stat = (await machine.exec(["cat", `/sys/fs/cgroup${group}/cpu.stat`], { reject: true }))
-    .stdout;
-  return Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? Number.NaN);
+  const out = (
+    await machine.sh(
+      `pid=$(systemctl show -p MainPID --value ${GIT_UNIT})
+       cut -d' ' -f14-17 /proc/$pid/stat; getconf CLK_TCK`,
+      { reject: true },
+    )
+  ).stdout.split("\n");
+  const ticks = (out[0] ?? "")
+    .split(" ")
+    .map(Number)
+    .reduce((a, b) => a + b, 0);
+  return (ticks / Number(out[1] ?? 100)) * 1e6;
 }
 
 // Push a commit to main and time, from the push, until every host serves it.

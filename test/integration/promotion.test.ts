@@ -48,6 +48,11 @@ function remoteRef(remote: string, branch: string): string | undefined {
   }
 }
 
+// What the agent printed, in the test log (the README quotes it from a real run).
+function quote(text: string): void {
+  console.log(text.trimEnd().replace(/^/gm, "# | "));
+}
+
 describe("promotion across hosts and trust in what is pulled", { skip: skipUnlessRoot }, () => {
   const gitDir = mkdtempSync("/var/tmp/deploy-agent-remote-");
   const remote = path.join(gitDir, "shop.git");
@@ -84,6 +89,7 @@ describe("promotion across hosts and trust in what is pulled", { skip: skipUnles
 
   test("a verified deploy is pushed to promote.branch; status, history and check show it", async () => {
     const { sha, run } = await deploy("first promoted");
+    quote(run.stdout);
     assert.match(
       run.stdout,
       new RegExp(`promoted ${sha.slice(0, 12)} to ${VERIFIED} \\(new branch\\)`),
@@ -173,6 +179,7 @@ EOF
 chmod 755 ${REMOTE_IN_MACHINE}/hooks/pre-receive`,
     );
     const { sha, run } = await deploy("promotion refused");
+    quote(run.stdout);
     assert.match(run.stdout, /deployed/);
     assert.match(
       run.stdout,
@@ -248,6 +255,7 @@ chmod 755 ${REMOTE_IN_MACHINE}/hooks/pre-receive`,
     );
     const pids = await assertServing(scheduler, live);
     const run = await agent(scheduler, ["sync"]);
+    quote(run.stdout);
     assert.equal(run.code, 1, explain(run));
     assert.match(
       run.stdout + run.stderr,
@@ -316,6 +324,7 @@ chmod 755 ${REMOTE_IN_MACHINE}/hooks/pre-receive`,
     run = await agent(scheduler, ["sync"]);
     assert.equal(run.code, 0, explain(run));
     await assertServing(scheduler, good);
+    quote((await agent(scheduler, ["status"])).stdout);
     const status = JSON.parse((await agent(scheduler, ["status", "--json"])).stdout);
     assert.match(status.apps[0].signer, /^alice@example\.com \(ED25519 SHA256:\S+\)$/);
     await writeConfig();
