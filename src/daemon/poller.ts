@@ -5,7 +5,7 @@ import type { AppConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Notifications } from "../notify/notifications.js";
-import { promotionDue } from "../promote/promotion-due.js";
+import { promotionRetryDue } from "../promote/promotion-due.js";
 import { appLayout, readLiveRelease } from "../release/layout.js";
 import type { StateDb } from "../state/state-db.js";
 import { liveLockHolder } from "../system/lock.js";
@@ -63,7 +63,8 @@ export function startPoller(app: AppConfig, periodMs: number, ctx: PollerContext
     if (!decision.sync) {
       if (decision.reason === "failed before") log.debug({ head }, "poll: head failed before");
       // The live commit's promotion has not landed: a sync (a no-op fetch) pushes it again.
-      if (decision.reason !== "up to date" || !promotionDue(ctx.db, app, live)) return;
+      if (decision.reason !== "up to date") return;
+      if (!promotionRetryDue(ctx.db, app, live, periodMs)) return;
       log.info({ live }, "poll: promotion of the live commit pending, syncing to push it");
     } else {
       log.info({ head, live, reason: decision.reason }, "poll: branch moved, syncing");

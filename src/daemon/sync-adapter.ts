@@ -12,7 +12,7 @@ export interface SyncOutcome {
   // The commit the sync deployed or tried to deploy, when it got that far.
   revision?: string;
   message?: string;
-  promotion?: { branch: string; outcome: string; message: string | null };
+  promotion?: { branch: string; outcome: string; message: string | null; repeated?: boolean };
 }
 
 // What a running sync reports: the commit (once fetched), the current step, and how far a long

@@ -19,7 +19,7 @@ export interface SyncResult {
   revision?: string;
   message?: string;
   // The push of the live commit to promote.branch, when one was due (src/promote/).
-  promotion?: { branch: string; outcome: string; message: string | null };
+  promotion?: { branch: string; outcome: string; message: string | null; repeated?: boolean };
 }
 
 // Remember how the last sync ended (for `agent status`), whatever it was, and pass it on.

@@ -12,3 +12,9 @@ export function displayUrl(url: string): string {
     return url.replace(/\/\/[^/@]*@/, "//");
   }
 }
+
+// Any text git printed, with a user name and password written into a URL taken out ("fatal:
+// unable to access 'https://user:token@host/...'", "Cannot access URL http://user:pw@...").
+export function withoutCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]*@/gi, "$1");
+}

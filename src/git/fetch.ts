@@ -1,6 +1,6 @@
 // Fetch from the remote into the bare repository under one hard deadline, retrying with backoff.
 import { CommandError } from "../system/run.js";
-import { displayUrl } from "./display-url.js";
+import { displayUrl, withoutCredentials } from "./display-url.js";
 import { git } from "./git.js";
 import { type AttemptFailure, retryWithinDeadline } from "./retry.js";
 
@@ -72,7 +72,8 @@ export function gitMessage(error: unknown): string {
     .map((l) => l.trim())
     .filter(Boolean);
   const cause = lines.find((l) => /^(fatal|error):/.test(l));
-  return (
-    cause?.replace(/^(fatal|error):\s*/, "") || lines.slice(-2).join("; ") || "git fetch failed"
+  // git echoes URLs in its errors: a credential written into one must not go further.
+  return withoutCredentials(
+    cause?.replace(/^(fatal|error):\s*/, "") || lines.slice(-2).join("; ") || "git fetch failed",
   );
 }

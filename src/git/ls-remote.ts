@@ -1,7 +1,9 @@
 // The commit at the tip of one branch on a remote, without touching any repository: one
 // `git ls-remote` round trip.
 import { CommandError, run } from "../system/run.js";
+import { displayUrl } from "./display-url.js";
 import { gitEnv } from "./env.js";
+import { gitMessage } from "./fetch.js";
 import { FULL_SHA } from "./revisions.js";
 
 // Head sha of `branch` at `url`, or undefined when the remote has no such branch; throws
@@ -23,8 +25,16 @@ export async function remoteBranchHead(
   });
   // --exit-code: 2 means the remote answered and has no such ref.
   if (result.exitCode === 2 && !result.timedOut) return undefined;
-  if (result.exitCode !== 0 || result.timedOut) throw new CommandError(result);
-  const line = result.stdout.split("\n").find((l) => l.endsWith(`\t${ref}`));
+  // Never the runner's own error: its message starts with the argv, and the URL may hold a
+  // credential. git's words, with any credential taken out, and the URL as messages show it.
+  if (result.timedOut) {
+    throw new Error(`${displayUrl(url)}: no answer within ${Math.round(timeoutMs / 1000)}s`);
+  }
+  if (result.exitCode !== 0) {
+    throw new Error(`${displayUrl(url)}: ${gitMessage(new CommandError(result))}`);
+  }
+  // Exactly the ref: ls-remote matches the pattern against the ends of every ref name.
+  const line = result.stdout.split("\n").find((l) => l.split("\t")[1] === ref);
   const sha = line?.split("\t")[0];
   if (!sha || !FULL_SHA.test(sha)) throw new Error(`git ls-remote ${ref}: no sha in its answer`);
   return sha;

@@ -1,7 +1,10 @@
 // Push one commit to a branch of a remote, fast-forward only (no "+", no --force: the remote
 // itself refuses anything else), under one deadline with retries for a remote that did not
 // answer; a remote that answered "rejected" is not asked again.
+
+import { printable } from "../output/sanitize.js";
 import { CommandError } from "../system/run.js";
+import { withoutCredentials } from "./display-url.js";
 import { gitMessage } from "./fetch.js";
 import { git } from "./git.js";
 import { type AttemptFailure, retryWithinDeadline } from "./retry.js";
@@ -46,6 +49,7 @@ export async function pushCommit(
     if (rejected) {
       // "!\t<src>:<dst>\t[rejected] (non-fast-forward)" or "[remote rejected] (hook declined)".
       const why = rejected.split("\t").slice(2).join(" ").trim();
+      // The remote's own words (a hook's refusal): its text, printable, bounded, no credential.
       const remote = result.stderr
         .split("\n")
         .filter((l) => l.startsWith("remote:"))
@@ -53,7 +57,8 @@ export async function pushCommit(
         .filter(Boolean)
         .slice(0, 2)
         .join("; ");
-      throw new PushRejectedError(`${why}${remote ? `: ${remote}` : ""}`);
+      const said = withoutCredentials(printable(`${why}${remote ? `: ${remote}` : ""}`, 500));
+      throw new PushRejectedError(said);
     }
     throw new Error(gitMessage(new CommandError(result)));
   }

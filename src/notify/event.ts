@@ -69,7 +69,7 @@ export function promotionEvent(
   at = new Date(),
 ): NotifyEvent | undefined {
   const p = result.promotion;
-  if (!p || p.outcome === "promoted") return undefined;
+  if (!p || p.outcome === "promoted" || p.repeated) return undefined;
   const sha = result.revision ? result.revision.slice(0, 12) : "";
   return {
     event: "promotion-failed",

@@ -10,10 +10,10 @@ import { displayUrl } from "../git/display-url.js";
 import { remoteBranchHead } from "../git/ls-remote.js";
 import { PushRejectedError, pushCommit } from "../git/push.js";
 import { isAncestor } from "../git/revisions.js";
-import { type PromotionRecord, recordPromotion } from "../state/promotions.js";
+import { lastPromotionOf, type PromotionRecord, recordPromotion } from "../state/promotions.js";
 import { promotionDue } from "./promotion-due.js";
 
-export type Promotion = PromotionRecord;
+export type Promotion = PromotionRecord & { repeated?: boolean };
 
 // Promote `revision` (the live one, verified by a sync of this host) when it is due; undefined
 // when there is nothing to do. Never throws: a promotion never fails a deploy.
@@ -35,6 +35,7 @@ export async function promoteIfDue(
     message = describeError(error).split("\n")[0] ?? "";
     attempts = (error as { attempts?: number }).attempts ?? 1;
   }
+  const before = lastPromotionOf(db, app.name, revision, branch);
   const record = recordPromotion(db, app.name, { revision, branch, outcome, attempts, message });
   const durationMs = Math.round(performance.now() - started);
   const where = `${branch} on ${displayUrl(app.repo.url)}`;
@@ -46,7 +47,8 @@ export async function promoteIfDue(
     log.warn({ step: "promote", branch, revision, attempts, durationMs, outcome }, text);
     watcher({ type: "said", app: app.name, text: `${app.name}: ${text}` });
   }
-  return record;
+  // The same failure again is not news: people are told when it first fails, not every retry.
+  return { ...record, repeated: outcome !== "promoted" && before?.outcome === outcome };
 }
 
 async function push(

@@ -63,14 +63,26 @@ export function promotionsOf(
     .all(app, since, limit) as PromotionRecord[];
 }
 
-// Whether the live revision was brought in by a verified sync of this host (not a rollback, a
-// restore or a recovery that went back): only such a deploy is promoted.
+// Whether `revision` was verified by a sync of this host (a deploy, or a recovery that completed
+// one), not only put back by a rollback or restore: only such a commit is promoted.
 export function verifiedBySync(db: StateDb, app: string, revision: string): boolean {
+  return (
+    db
+      .prepare(
+        `SELECT 1 FROM deployments WHERE app = ? AND revision = ? AND outcome = 'deployed'
+         AND trigger NOT IN ('rollback', 'restore') LIMIT 1`,
+      )
+      .get(app, revision) !== undefined
+  );
+}
+
+// How many promotion attempts of `revision` to `branch` have not landed, since the last that did.
+export function failedAttempts(db: StateDb, app: string, revision: string, branch: string): number {
   const row = db
     .prepare(
-      `SELECT trigger FROM deployments WHERE app = ? AND revision = ? AND outcome = 'deployed'
-       ORDER BY id DESC LIMIT 1`,
+      `SELECT count(*) AS n FROM promotions WHERE app = ? AND revision = ? AND branch = ?
+       AND outcome != 'promoted'`,
     )
-    .get(app, revision) as { trigger: string } | undefined;
-  return row !== undefined && !["rollback", "restore"].includes(row.trigger);
+    .get(app, revision, branch) as { n: number };
+  return row.n;
 }

@@ -1,12 +1,16 @@
 // Where each deployed commit came from, as trust in what is pulled needs it: the configured source
 // (repo.url and branch, hashed) and who signed the commit.
 import { createHash } from "node:crypto";
+import { displayUrl } from "../git/display-url.js";
 import type { StateDb } from "./state-db.js";
 
 // The source of a deploy as stored: a hash, since a URL may carry a credential, and equality is
 // all that is ever asked of it.
+// The URL without a user name or password: a rotated token is the same source.
 export function sourceKey(url: string, branch: string): string {
-  return createHash("sha256").update(`${url}\n${branch}`).digest("hex");
+  return createHash("sha256")
+    .update(`${displayUrl(url)}\n${branch}`)
+    .digest("hex");
 }
 
 // Record the source and the signer (when allowed_signers is set) of a deployment.

@@ -109,6 +109,6 @@ async function promotionOf(
 ): Promise<Pick<SyncResult, "promotion">> {
   const promotion = await promoteIfDue(session, revision);
   if (!promotion) return {};
-  const { branch, outcome, message } = promotion;
-  return { promotion: { branch, outcome, message } };
+  const { branch, outcome, message, repeated } = promotion;
+  return { promotion: { branch, outcome, message, repeated } };
 }

@@ -1,9 +1,9 @@
 // Trust in what is pulled (DESIGN.md "Promotion across hosts"): before anything is built, the
 // commit to deploy must descend from the live one while the configured source is unchanged (no
 // force push slips in), and must be signed by an allowed key when allowed_signers is set.
-import { access, constants } from "node:fs/promises";
 import type { AppConfig } from "../config/schema.js";
 import { shortSha } from "../deploy/step-names.js";
+import { rootOnlyFileProblem } from "../fs/root-only-file.js";
 import { displayUrl } from "../git/display-url.js";
 import { isAncestor } from "../git/revisions.js";
 import { verifyCommitSignature } from "../git/signature.js";
@@ -35,6 +35,9 @@ export async function assertTrusted(
 ): Promise<TrustedTarget> {
   const { url, branch, allow_rewrites: allowRewrites, allowed_signers: signers } = app.repo;
   const source = sourceKey(url, branch);
+  // A commit the operator named is a source of its own: the branch's next head need not descend
+  // from it (a hotfix tag deployed, then the branch again).
+  const recordAs = explicitRef ? sourceKey(url, `${branch}\n--ref ${target.ref}`) : source;
   if (live && !explicitRef && !allowRewrites) {
     // A revision deployed before sources were recorded counts as the same source: refusing to
     // judge would let a rewrite through.
@@ -45,17 +48,19 @@ export async function assertTrusted(
       );
     }
   }
-  if (!signers) return { source };
-  await access(signers, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
+  if (!signers) return { source: recordAs };
+  // Whoever can write the file (or rename a directory above it) decides what root deploys.
+  const problem = await rootOnlyFileProblem(signers);
+  if (problem) {
     throw new UntrustedCommitError(
-      `${app.name}: repo.allowed_signers ${signers} cannot be read (${error.code ?? error.message}); ${shortSha(target.sha)} refused, nothing changed`,
+      `${app.name}: repo.allowed_signers: ${problem}; ${shortSha(target.sha)} refused, nothing changed`,
     );
-  });
+  }
   const verdict = await verifyCommitSignature(layout.repo, target.sha, signers);
   if (!verdict.good) {
     throw new UntrustedCommitError(
       `${app.name}: ${shortSha(target.sha)} (${target.ref}) refused: ${verdict.reason} (repo.allowed_signers ${signers}); nothing changed`,
     );
   }
-  return { source, signer: verdict.signer };
+  return { source: recordAs, signer: verdict.signer };
 }

@@ -28,8 +28,10 @@ test("the run's start gives the commit, a step's start the step, its progress th
   ]);
 });
 
-test("failed and rolled-back commits are marked; unreachable, noop and deployed are not", () => {
+test("failed, rolled-back and refused commits are marked; unreachable, noop and deployed are not", () => {
   assert.equal(isFailedOutcome("failed"), true);
   assert.equal(isFailedOutcome("rolled-back"), true);
+  // Not trusted (a rewrite, a bad signature): the poll does not ask again until the branch moves.
+  assert.equal(isFailedOutcome("refused"), true);
   for (const o of ["deployed", "noop", "unreachable"]) assert.equal(isFailedOutcome(o), false, o);
 });

@@ -14,7 +14,7 @@ import { ConfigError } from "../../../src/errors.js";
 import { logger } from "../../../src/log.js";
 import { noteVerdict } from "../../../src/notify/check-alerts.js";
 import { deliverDue } from "../../../src/notify/deliver.js";
-import { checkEvent, syncEvent } from "../../../src/notify/event.js";
+import { checkEvent, promotionEvent, syncEvent } from "../../../src/notify/event.js";
 import { Notifications } from "../../../src/notify/notifications.js";
 import { payload } from "../../../src/notify/payload.js";
 import { backoffMs, claimNext, enqueue, MAX_QUEUED, nextDue } from "../../../src/notify/queue.js";
@@ -82,6 +82,41 @@ describe("events and payloads", () => {
     ]);
     assert.equal(syncEvent({ app: "shop", outcome: "noop" }), undefined);
     assert.equal(syncEvent({ app: "shop", outcome: "unreachable" }), undefined);
+  });
+
+  test("a refused commit is a failed deploy to listeners; a promotion that did not land is its own event", () => {
+    const refused = syncEvent({
+      app: "shop",
+      outcome: "refused",
+      revision: "d".repeat(40),
+      message: "shop: dddddddddddd (main) refused: the commit is not signed",
+    });
+    assert.equal(refused?.event, "failed");
+    assert.equal(refused?.status, "refused");
+    assert.match(refused?.message ?? "", /refused: the commit is not signed/);
+    const base = { app: "shop", revision: "e".repeat(40) };
+    assert.equal(
+      promotionEvent({
+        ...base,
+        promotion: { branch: "verified/uat", outcome: "promoted", message: "ok" },
+      }),
+      undefined,
+    );
+    assert.equal(promotionEvent(base), undefined);
+    const failed = promotionEvent({
+      ...base,
+      promotion: {
+        branch: "verified/uat",
+        outcome: "failed",
+        message: "the remote refused the push",
+      },
+    });
+    assert.equal(failed?.event, "promotion-failed");
+    assert.equal(failed?.status, "failed");
+    assert.equal(
+      failed?.message,
+      "shop: promotion of eeeeeeeeeeee to verified/uat failed: the remote refused the push",
+    );
   });
 
   test("slack: Slack's incoming-webhook shape, text escaped, blocks within limits", () => {
