@@ -28,7 +28,7 @@ test("root's file in root's directories passes; a link, a group-writable file or
   chmodSync(file, 0o664);
   assert.match(
     (await rootOnlyFileProblem(file)) ?? "",
-    /writable by group or others \(mode 0664\)/,
+    /writable by group or others \(mode 664\)/,
   );
   chmodSync(file, 0o644);
   chmodSync(dir, 0o777);
