@@ -137,10 +137,9 @@ async function startGitDaemon(machine: Machine): Promise<void> {
       "systemd-run",
       "--quiet",
       `--unit=${GIT_UNIT}`,
-      "-p",
-      "CPUAccounting=yes",
-      "git",
-      "daemon",
+      // The daemon itself, not `git daemon` (git would run it as a child it waits for, and the
+      // CPU of the upload-packs would only reach git's counters when the daemon exits).
+      "/usr/lib/git-core/git-daemon",
       "--verbose",
       "--log-destination=stderr",
       "--export-all",
@@ -225,14 +224,21 @@ async function histogram(machine: Machine, from: number, to: number): Promise<Hi
   };
 }
 
-// CPU of git daemon's unit (it and every upload-pack it started), from systemd, in microseconds.
+// CPU of git daemon and of the upload-pack processes it forked and reaped (/proc/PID/stat fields
+// 14-17: utime, stime, cutime, cstime), in microseconds.
 async function gitCpuUs(machine: Machine): Promise<number> {
-  const ns = (
-    await machine.exec(["systemctl", "show", "-p", "CPUUsageNSec", "--value", GIT_UNIT], {
-      reject: true,
-    })
-  ).stdout.trim();
-  return Number(ns) / 1000;
+  const out = (
+    await machine.sh(
+      `pid=$(systemctl show -p MainPID --value ${GIT_UNIT})
+       cut -d' ' -f14-17 /proc/$pid/stat; getconf CLK_TCK`,
+      { reject: true },
+    )
+  ).stdout.split("\n");
+  const ticks = (out[0] ?? "")
+    .split(" ")
+    .map(Number)
+    .reduce((a, b) => a + b, 0);
+  return (ticks / Number(out[1] ?? 100)) * 1e6;
 }
 
 // Push a commit to main and time, from the push, until every host serves it.
@@ -244,11 +250,12 @@ async function pushAndConverge(
   const pushedAt = await machineNow(machine);
   const sha = await pushCommit(machine, { message, files: { "CHANGES.txt": `${message}\n` } });
   const serving = stats(await converge(machine, hosts, sha, 300));
-  // When each host's poll saw the new head (its daemon's "branch moved" line), from the push.
+  // When each host's poll saw the new head: its deployment's fetch began right after, as its
+  // state DB records (the fetch step's start).
   const out = (
     await machine.sh(
-      `for u in ${hosts.map((h) => h.daemonUnit).join(" ")}; do
-         journalctl --no-pager -u "$u" -o short-unix --since @${pushedAt.toFixed(3)} | grep -m1 'poll: branch moved' | cut -d' ' -f1 || echo NaN
+      `for h in ${hosts.map((h) => h.env.DEPLOY_AGENT_STATE_DIR).join(" ")}; do
+         sqlite3 "$h/state.db" "SELECT s.started_at FROM deployment_steps s JOIN deployments d ON d.id = s.deployment_id WHERE d.revision = '${sha}' AND s.step = 'fetch' ORDER BY s.rowid LIMIT 1"
        done`,
       { reject: true },
     )
@@ -256,7 +263,9 @@ async function pushAndConverge(
   const seen = out
     .split("\n")
     .filter(Boolean)
-    .map((t) => Number(t) - pushedAt);
+    .map((t) => Date.parse(t) / 1000 - pushedAt);
+  if (seen.length < hosts.length)
+    throw new Error(`${seen.length} of ${hosts.length} hosts recorded a fetch`);
   return { ...serving, seen: stats(seen) };
 }
 

@@ -26,10 +26,7 @@ test("root's file in root's directories passes; a link, a group-writable file or
   writeFileSync(file, "alice@example.com ssh-ed25519 AAAA\n", { mode: 0o644 });
   assert.equal(await rootOnlyFileProblem(file), undefined);
   chmodSync(file, 0o664);
-  assert.match(
-    (await rootOnlyFileProblem(file)) ?? "",
-    /writable by group or others \(mode 664\)/,
-  );
+  assert.match((await rootOnlyFileProblem(file)) ?? "", /writable by group or others \(mode 664\)/);
   chmodSync(file, 0o644);
   chmodSync(dir, 0o777);
   assert.match((await rootOnlyFileProblem(file)) ?? "", /etc: writable by group or others/);
