@@ -346,10 +346,8 @@ chmod 755 ${REMOTE_IN_MACHINE}/hooks/pre-receive`,
     // The scheduler's part is done; the UAT machine, last up at `verifiedBefore`, boots.
     await scheduler.destroy();
     machine = undefined;
-    const uat = (machine = await bootMachine({
-      name: "uat",
-      binds: [{ host: gitDir, guest: "/srv/git" }],
-    }));
+    machine = await bootMachine({ name: "uat", binds: [{ host: gitDir, guest: "/srv/git" }] });
+    const uat = machine;
     await provisionShop(uat, {
       existingRemote: true,
       rev: verifiedBefore,

@@ -180,7 +180,9 @@ export async function pushCommit(machine: Machine, spec: CommitSpec): Promise<st
       }
     }
     // Message and branch travel as arguments, so no quoting of test-supplied text is needed.
-    const sign = "${4:+-c gpg.format=ssh -c user.signingkey=$4 -c commit.gpgsign=true}";
+    const sign = spec.signingKey
+      ? `-c gpg.format=ssh -c user.signingkey="$4" -c commit.gpgsign=true`
+      : "";
     const script = `set -euo pipefail; cd "$1"; ${GIT} add -A; ${GIT} ${sign} commit -q --allow-empty -m "$2"
       ${GIT} push -q origin "HEAD:refs/heads/$3"; git rev-parse HEAD`;
     const result = await machine.exec(
