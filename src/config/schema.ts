@@ -133,11 +133,25 @@ const repoSchema = z.strictObject({
 // this branch of the same remote, fast-forward only; followers track it as their repo.branch.
 const promoteSchema = z.strictObject({ branch: branchName });
 
-const hooksSchema = z.strictObject({
-  install: z.string().min(1).optional(),
-  migrate: z.string().min(1).optional(),
-  timeout: duration.default(600_000),
+// Dependencies built once per content (DESIGN.md): the install hook runs in
+// shared/cache/<hash of the key files>/ only when no complete environment of that hash exists,
+// and each release links `path` to it.
+const installCacheSchema = z.strictObject({
+  key: z.array(relativePath).min(1, "expected the files whose content decides the environment"),
+  path: relativePath,
 });
+
+const hooksSchema = z
+  .strictObject({
+    install: z.string().min(1).optional(),
+    migrate: z.string().min(1).optional(),
+    timeout: duration.default(600_000),
+    install_cache: installCacheSchema.optional(),
+  })
+  .refine((hooks) => !hooks.install_cache || hooks.install, {
+    message: "install_cache needs hooks.install: the command that builds the environment",
+    path: ["install_cache"],
+  });
 
 const databaseSchema = z.strictObject({
   path: absolutePath,

@@ -15,10 +15,12 @@ export async function exportTree(
   sha: string,
   destDir: string,
   as: RunAs,
+  // Only these paths of the commit (each must exist in it); the whole tree when absent.
+  paths: string[] = [],
 ): Promise<void> {
   const script =
-    'set -o pipefail; git --git-dir="$1" archive --format=tar "$2" | tar -x --no-same-owner -f - -C "$3"';
-  await run("bash", ["-c", script, "export-tree", repoDir, sha, destDir], {
+    'set -o pipefail; r=$1 c=$2 d=$3; shift 3; git --git-dir="$r" archive --format=tar "$c" -- "$@" | tar -x --no-same-owner -f - -C "$d"';
+  await run("bash", ["-c", script, "export-tree", repoDir, sha, destDir, ...paths], {
     uid: as.uid,
     gid: as.gid,
     cwd: "/",

@@ -10,6 +10,7 @@ import { flushFileSystem } from "../fs/durable.js";
 import { type PinnedDir, pinChild, UnsafePathError, withPinnedDir } from "../fs/pinned-dir.js";
 import { removeTree } from "../fs/remove-tree.js";
 import { exportTree } from "../git/export-tree.js";
+import { ensureEnvironment, environmentLinkTarget } from "../release/install-cache.js";
 import {
   type AppLayout,
   releaseName,
@@ -43,6 +44,7 @@ export async function buildRelease(run: DeployRun, note: (text: string) => void)
   const name = run.release ?? releaseName(run.sha);
   const temp = `${BUILDING_PREFIX}${name}`;
   run.release = name;
+  let cached = "";
   updateDeployment(run.db, run.id, { toRelease: name });
   const owner = await runAs(app.user, app.group);
   await mkdir(layout.releases, { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
@@ -58,7 +60,23 @@ export async function buildRelease(run: DeployRun, note: (text: string) => void)
       await writeRevision(dir, run.sha);
       await writeRevisionRecord(layout, name, run.sha);
       for (const rel of app.linked) await linkShared(dir, rel, layout, owner);
-      if (app.hooks.install) {
+      const cache = app.hooks.install_cache;
+      if (cache) {
+        // The environment of these key files, built once (the hook runs in it) and linked.
+        const env = await ensureEnvironment(app, layout, run.sha, owner, (cwd) =>
+          runHook({
+            app,
+            hook: "install",
+            command: app.hooks.install as string,
+            cwd,
+            releaseDir: path.join(releases.path, name),
+            revision: run.sha,
+            log: run.log,
+          }),
+        );
+        await placeLink(dir, cache.path, environmentLinkTarget(layout, cache.path, env.key), owner);
+        cached = `; ${cache.path} ${env.built ? "built" : "reused"} (${env.key.slice(0, 12)})`;
+      } else if (app.hooks.install) {
         await runHook({
           app,
           hook: "install",
@@ -82,7 +100,7 @@ export async function buildRelease(run: DeployRun, note: (text: string) => void)
       await dir.close();
     }
   });
-  note(name);
+  note(`${name}${cached}`);
   return name;
 }
 
@@ -121,6 +139,25 @@ async function linkShared(
 ): Promise<void> {
   const parts = rel.replace(/\/+$/, "").split("/");
   const leaf = parts.pop() as string;
+  // Relative from where the link sits (releases/<release>/<parts>) to shared/<parts>/<leaf>.
+  const target = path.relative(
+    path.join(layout.releases, "release", ...parts),
+    path.join(layout.shared, ...parts, leaf),
+  );
+  await placeLink(root, rel, target, owner);
+}
+
+// Put a symlink to `target` at `rel` in the release: missing parents are created (the app
+// user's), a parent the commit made a symlink is refused, whatever the commit has at the path
+// itself is removed.
+async function placeLink(
+  root: PinnedDir,
+  rel: string,
+  target: string,
+  owner: RunAs,
+): Promise<void> {
+  const parts = rel.replace(/\/+$/, "").split("/");
+  const leaf = parts.pop() as string;
   let dir = root;
   const opened: PinnedDir[] = [];
   try {
@@ -142,11 +179,6 @@ async function linkShared(
       opened.push(dir);
     }
     await removeEntry(dir, leaf);
-    // Relative from where the link sits (releases/<release>/<parts>) to shared/<parts>/<leaf>.
-    const target = path.relative(
-      path.join(layout.releases, "release", ...parts),
-      path.join(layout.shared, ...parts, leaf),
-    );
     await symlink(target, dir.at(leaf));
     await lchown(dir.at(leaf), owner.uid, owner.gid);
   } finally {

@@ -5,6 +5,7 @@ import type { DeployRun } from "../deploy/run.js";
 import { shortSha } from "../deploy/step-names.js";
 import { ExitCode, type StepError } from "../errors.js";
 import { formatDuration } from "../output/table.js";
+import { pruneEnvironments } from "../release/install-cache.js";
 import { pruneReleases } from "../release/releases.js";
 import { finishDeployment } from "../state/deployments.js";
 
@@ -23,6 +24,12 @@ export async function deployed(
     (pruned) => pruned.length > 0 && run.log.info({ pruned }, "old releases pruned"),
     (error: unknown) =>
       run.log.warn({ err: error }, "old releases not pruned; a later run tries again"),
+  );
+  // Then the dependency environments no kept release links any more (hooks.install_cache).
+  await pruneEnvironments(app, run.layout).then(
+    (pruned) => pruned.length > 0 && run.log.info({ pruned }, "unused environments pruned"),
+    (error: unknown) =>
+      run.log.warn({ err: error }, "environments not pruned; a later run tries again"),
   );
   const text = `${app.name}: deployed ${shortSha(run.sha)} in ${formatDuration(performance.now() - startedMs)}`;
   run.emit({ type: "said", app: app.name, text });

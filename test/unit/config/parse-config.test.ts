@@ -228,6 +228,22 @@ describe("parseConfigText", () => {
       ),
       /apps\.shop\.repo\.allowed_signers.*absolute/,
     ],
+    [
+      "install_cache without an install hook",
+      variant("    poll: 60s", "    poll: 60s").replace(
+        /hooks:\n(\s+)install: [^\n]*\n/,
+        "hooks:\n$1install_cache: { key: [requirements.txt], path: venv }\n",
+      ),
+      /apps\.shop\.hooks\.install_cache.*needs hooks\.install/,
+    ],
+    [
+      "install_cache without key files",
+      variant("    poll: 60s", "    poll: 60s").replace(
+        /hooks:\n/,
+        "hooks:\n      install_cache: { key: [], path: venv }\n",
+      ),
+      /apps\.shop\.hooks\.install_cache\.key.*files whose content decides/,
+    ],
     ["no apps", "apps: {}\n", /apps.*at least one app/],
     ["wrong type for apps", "apps: [shop]\n", /apps/],
     ["YAML syntax error", "apps:\n  shop: [unclosed\n", /YAML syntax/],
