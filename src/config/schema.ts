@@ -136,9 +136,21 @@ const promoteSchema = z.strictObject({ branch: branchName });
 // Dependencies built once per content (DESIGN.md): the install hook runs in
 // shared/cache/<hash of the key files>/ only when no complete environment of that hash exists,
 // and each release links `path` to it.
+// A path as git names it inside a commit: no empty, "." or ".." component, no trailing slash
+// (the key files are looked up in the commit by exactly this name).
+const cleanRelativePath = relativePath.refine(
+  (p) => p.split("/").every((part) => part !== "" && part !== "." && part !== ".."),
+  {
+    message:
+      'expected a path like "requirements.txt" or "deps/venv": no empty, "." or trailing "/" part',
+  },
+);
+
 const installCacheSchema = z.strictObject({
-  key: z.array(relativePath).min(1, "expected the files whose content decides the environment"),
-  path: relativePath,
+  key: z
+    .array(cleanRelativePath)
+    .min(1, "expected the files whose content decides the environment"),
+  path: cleanRelativePath,
 });
 
 const hooksSchema = z
@@ -324,6 +336,20 @@ const STRATEGY_KEYS: PropertyKey[] = ["strategy", "service", "socket", "blue_gre
 export const appSchema = appFields.superRefine(
   (app, ctx) => {
     for (const problem of strategyProblems(app)) ctx.addIssue({ code: "custom", ...problem });
+    // shared/cache holds the environments install_cache builds: a linked path there would be
+    // the app's data among them.
+    if (app.hooks.install_cache) {
+      for (const [i, linked] of app.linked.entries()) {
+        if (linked === "cache" || linked.startsWith("cache/")) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["linked", i],
+            message:
+              "shared/cache holds the environments of hooks.install_cache: link another path",
+          });
+        }
+      }
+    }
     // Promoting to the branch the host deploys from would make every deploy its own promotion.
     if (app.promote && app.promote.branch === app.repo.branch) {
       ctx.addIssue({

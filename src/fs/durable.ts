@@ -38,6 +38,12 @@ export async function flushFileSystem(dir: string): Promise<void> {
   await run("sync", ["-f", dir]);
 }
 
+// The same for a pinned directory the app user could swap by name: `sync` gets the directory
+// itself as an inherited descriptor, never a path that could lead elsewhere.
+export async function flushFileSystemOf(dir: PinnedDir): Promise<void> {
+  await run("sync", ["-f", "/proc/self/fd/3"], { fds: [dir.handle.fd] });
+}
+
 // Replace the file `name` of a pinned directory of root's with `text`, atomically and durably: a
 // new temporary file beside it (O_EXCL|O_NOFOLLOW: never an existing file, never through a link),
 // its mode set whatever the umask, flushed, renamed over `name`, the directory flushed. Refused

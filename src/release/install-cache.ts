@@ -11,14 +11,16 @@
 // key is computed from git's objects in root's repo/, never from files the app user could swap.
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, mkdir, open, readdir, readlink } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readlink, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
-import { flushFileSystem } from "../fs/durable.js";
+import { flushFileSystemOf } from "../fs/durable.js";
 import { type PinnedDir, pinChild, withPinnedDir } from "../fs/pinned-dir.js";
 import { removeTree } from "../fs/remove-tree.js";
 import { exportTree } from "../git/export-tree.js";
 import { git } from "../git/git.js";
+import { forget, memoriesOf, recall, remember } from "../state/app-memory.js";
+import type { StateDb } from "../state/state-db.js";
 import type { RunAs } from "../system/accounts.js";
 import type { AppLayout } from "./layout.js";
 
@@ -70,24 +72,26 @@ export async function ensureEnvironment(
     const cacheDir = await ownedSubdir(shared, CACHE_DIR, owner);
     try {
       const dir = path.join(cacheDir.path, key);
-      if (await isComplete(cacheDir, key)) return { key, dir, built: false };
-      // Half-built (a failed hook, a power cut): start again from nothing.
+      if (await isComplete(cacheDir, key, cache.path)) return { key, dir, built: false };
+      // Half-built (a failed hook, a power cut), or without what it should hold: start afresh.
       await removeTree(cacheDir, key);
       const env = await ownedSubdir(cacheDir, key, owner);
       try {
         // The key files, as the commit has them, are what the hook builds from.
         if (present.length > 0) await exportTree(layout.repo, sha, env.path, owner, present);
-        try {
-          await build(env.path);
-        } catch (error) {
-          await removeTree(cacheDir, key).catch(() => undefined);
-          throw error;
+        await build(env.path);
+        if (!(await holds(env, cache.path))) {
+          throw new Error(`the install hook succeeded but left no ${cache.path} in ${env.path}`);
         }
-        await flushFileSystem(env.path);
+        await flushFileSystemOf(env);
         await markComplete(env);
-      } finally {
+      } catch (error) {
+        // Nothing half-made stays: whatever failed, the next build starts from nothing.
         await env.close();
+        await removeTree(cacheDir, key).catch(() => undefined);
+        throw error;
       }
+      await env.close();
       return { key, dir, built: true };
     } finally {
       await cacheDir.close();
@@ -109,11 +113,26 @@ async function ownedSubdir(parent: PinnedDir, name: string, owner: RunAs): Promi
   return dir;
 }
 
-async function isComplete(cacheDir: PinnedDir, key: string): Promise<boolean> {
-  const env = await lstat(cacheDir.at(key)).catch(() => undefined);
-  if (!env?.isDirectory()) return false;
-  const marker = await lstat(path.join(cacheDir.at(key), COMPLETE_MARKER)).catch(() => undefined);
-  return marker?.isFile() === true;
+// Complete: the marker is root's regular file, and the environment holds `linkPath`. Looked at
+// through the pinned environment directory, never through a name the app user could swap.
+async function isComplete(cacheDir: PinnedDir, key: string, linkPath: string): Promise<boolean> {
+  const found = await lstat(cacheDir.at(key)).catch(() => undefined);
+  if (!found?.isDirectory()) return false;
+  const env = await pinChild(cacheDir, key).catch(() => undefined);
+  if (!env) return false;
+  try {
+    const marker = await lstat(env.at(COMPLETE_MARKER)).catch(() => undefined);
+    return marker?.isFile() === true && marker.uid === 0 && (await holds(env, linkPath));
+  } finally {
+    await env.close();
+  }
+}
+
+// Whether the environment has something at `linkPath` (its first component, looked at in the
+// pinned directory; what is below is the app user's own business).
+async function holds(env: PinnedDir, linkPath: string): Promise<boolean> {
+  const first = linkPath.split("/")[0] as string;
+  return (await lstat(env.at(first)).catch(() => undefined)) !== undefined;
 }
 
 // Root's marker, created exclusively and never through a link, then flushed with its directory.
@@ -139,40 +158,85 @@ export function environmentLinkTarget(layout: AppLayout, linkPath: string, key: 
   );
 }
 
-// Remove every environment no kept release links (and any half-built one: no build runs while
-// the app's lock is held by this run). Returns the keys removed.
-export async function pruneEnvironments(app: AppConfig, layout: AppLayout): Promise<string[]> {
+// Remove every environment no release still on disk uses (and any half-built one: no build runs
+// while the app's lock is held by this run). Which environment a release uses is what the build
+// recorded in the state DB (root's), or else what its link names. Only names the agent makes
+// (24 hex digits) are ever removed: anything else the app keeps in shared/cache is its own.
+export async function pruneEnvironments(
+  app: AppConfig,
+  layout: AppLayout,
+  db: StateDb,
+): Promise<string[]> {
   const cache = app.hooks.install_cache;
   if (!cache) return [];
-  const releases = await readdir(layout.releases).catch(() => [] as string[]);
+  const releases = (await readdir(layout.releases).catch(() => [] as string[])).filter(
+    (name) => !name.startsWith("."),
+  );
   const used = new Set<string>();
   for (const release of releases) {
-    // The link is the app user's to change: it only decides what is kept, never what root opens.
-    const target = await readlink(path.join(layout.releases, release, cache.path)).catch(
-      () => undefined,
-    );
-    const key = target ? keyInTarget(target) : undefined;
-    if (key) used.add(key);
+    const recorded = recall(db, app.name, memoryKey(release));
+    if (recorded && KEY.test(recorded)) used.add(recorded);
+    const linked = await linkedKey(layout, release, cache.path);
+    if (linked) used.add(linked);
   }
-  return withPinnedDir(layout.shared, async (shared) => {
+  const removed = await withPinnedDir(layout.shared, async (shared) => {
     const present = await lstat(shared.at(CACHE_DIR)).catch(() => undefined);
     if (!present?.isDirectory()) return [];
     const cacheDir = await pinChild(shared, CACHE_DIR);
     try {
       const names = await readdir(`/proc/self/fd/${cacheDir.handle.fd}`);
-      const doomed = names.filter((name) => !used.has(name));
-      for (const name of doomed) await removeTree(cacheDir, name);
+      const doomed = names.filter((name) => KEY.test(name) && !used.has(name));
+      for (const name of doomed) await discard(cacheDir, name);
       return doomed;
     } finally {
       await cacheDir.close();
     }
   });
+  // Records of releases that are gone go with them.
+  for (const [key] of memoriesOf(db, app.name, MEMORY_PREFIX)) {
+    if (!releases.includes(key.slice(MEMORY_PREFIX.length))) forget(db, app.name, key);
+  }
+  return removed;
 }
 
-// "../../shared/cache/<key>/venv" → <key>.
-function keyInTarget(target: string): string | undefined {
-  const parts = target.split("/");
-  const i = parts.lastIndexOf(CACHE_DIR);
-  const key = i >= 0 ? parts[i + 1] : undefined;
-  return key && /^[0-9a-f]{24}$/.test(key) ? key : undefined;
+// Which environment a release uses, recorded by its build (root's record, in the state DB).
+export function recordEnvironment(db: StateDb, app: string, release: string, key: string): void {
+  remember(db, app, memoryKey(release), key);
+}
+
+const KEY = /^[0-9a-f]{24}$/;
+const MEMORY_PREFIX = "install_cache.";
+const memoryKey = (release: string) => `${MEMORY_PREFIX}${release}`;
+
+// Take the marker away first (flushed), then the rest: an interrupted removal leaves an
+// environment that is plainly incomplete, never a gutted one that still says "complete".
+async function discard(cacheDir: PinnedDir, key: string): Promise<void> {
+  const env = await pinChild(cacheDir, key).catch(() => undefined);
+  if (env) {
+    try {
+      await unlink(env.at(COMPLETE_MARKER)).catch(() => undefined);
+      await env.handle.sync();
+    } finally {
+      await env.close();
+    }
+  }
+  await removeTree(cacheDir, key);
+}
+
+// The key a release's link names, when it is exactly the link a build makes
+// (<up to releases>/shared/cache/<key>/<path>); the link is the app user's, so it is only read.
+async function linkedKey(
+  layout: AppLayout,
+  release: string,
+  linkPath: string,
+): Promise<string | undefined> {
+  const placeholder = "0".repeat(24);
+  const [prefix, suffix] = environmentLinkTarget(layout, linkPath, placeholder).split(placeholder);
+  const target = await readlink(path.join(layout.releases, release, linkPath)).catch(
+    () => undefined,
+  );
+  if (!target || prefix === undefined || suffix === undefined) return undefined;
+  if (!target.startsWith(prefix) || !target.endsWith(suffix)) return undefined;
+  const key = target.slice(prefix.length, target.length - suffix.length);
+  return KEY.test(key) ? key : undefined;
 }

@@ -13,3 +13,15 @@ export function remember(db: StateDb, app: string, key: string, value: string): 
     "INSERT INTO app_memory (app, key, value) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET value = excluded.value",
   ).run(app, key, value);
 }
+
+export function forget(db: StateDb, app: string, key: string): void {
+  db.prepare("DELETE FROM app_memory WHERE app = ? AND key = ?").run(app, key);
+}
+
+// Every fact of the app whose key starts with `prefix`, as [key, value] pairs.
+export function memoriesOf(db: StateDb, app: string, prefix: string): [string, string][] {
+  const rows = db
+    .prepare("SELECT key, value FROM app_memory WHERE app = ? AND substr(key, 1, ?) = ?")
+    .all(app, prefix.length, prefix) as { key: string; value: string }[];
+  return rows.map((r) => [r.key, r.value]);
+}

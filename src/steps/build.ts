@@ -10,7 +10,11 @@ import { flushFileSystem } from "../fs/durable.js";
 import { type PinnedDir, pinChild, UnsafePathError, withPinnedDir } from "../fs/pinned-dir.js";
 import { removeTree } from "../fs/remove-tree.js";
 import { exportTree } from "../git/export-tree.js";
-import { ensureEnvironment, environmentLinkTarget } from "../release/install-cache.js";
+import {
+  ensureEnvironment,
+  environmentLinkTarget,
+  recordEnvironment,
+} from "../release/install-cache.js";
 import {
   type AppLayout,
   releaseName,
@@ -75,6 +79,7 @@ export async function buildRelease(run: DeployRun, note: (text: string) => void)
           }),
         );
         await placeLink(dir, cache.path, environmentLinkTarget(layout, cache.path, env.key), owner);
+        recordEnvironment(run.db, app.name, name, env.key);
         cached = `; ${cache.path} ${env.built ? "built" : "reused"} (${env.key.slice(0, 12)})`;
       } else if (app.hooks.install) {
         await runHook({

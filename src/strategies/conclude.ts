@@ -26,7 +26,7 @@ export async function deployed(
       run.log.warn({ err: error }, "old releases not pruned; a later run tries again"),
   );
   // Then the dependency environments no kept release links any more (hooks.install_cache).
-  await pruneEnvironments(app, run.layout).then(
+  await pruneEnvironments(app, run.layout, run.db).then(
     (pruned) => pruned.length > 0 && run.log.info({ pruned }, "unused environments pruned"),
     (error: unknown) =>
       run.log.warn({ err: error }, "environments not pruned; a later run tries again"),

@@ -244,6 +244,22 @@ describe("parseConfigText", () => {
       ),
       /apps\.shop\.hooks\.install_cache\.key.*files whose content decides/,
     ],
+    [
+      "install_cache path with a trailing slash",
+      variant("    poll: 60s", "    poll: 60s").replace(
+        /hooks:\n/,
+        "hooks:\n      install_cache: { key: [requirements.txt], path: venv/ }\n",
+      ),
+      /apps\.shop\.hooks\.install_cache\.path.*trailing/,
+    ],
+    [
+      "a linked path inside shared/cache with install_cache",
+      variant('    linked: [".env"]', '    linked: [".env", cache/x]').replace(
+        /hooks:\n/,
+        "hooks:\n      install_cache: { key: [requirements.txt], path: venv }\n",
+      ),
+      /apps\.shop\.linked\.1.*install_cache/,
+    ],
     ["no apps", "apps: {}\n", /apps.*at least one app/],
     ["wrong type for apps", "apps: [shop]\n", /apps/],
     ["YAML syntax error", "apps:\n  shop: [unclosed\n", /YAML syntax/],

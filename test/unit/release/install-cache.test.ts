@@ -2,7 +2,15 @@
 // directory; the "hook" is a function that writes what pip would.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -12,8 +20,11 @@ import {
   ensureEnvironment,
   environmentKey,
   environmentLinkTarget,
+  pruneEnvironments,
+  recordEnvironment,
 } from "../../../src/release/install-cache.js";
 import { appLayout } from "../../../src/release/layout.js";
+import { openStateDb } from "../../../src/state/state-db.js";
 import type { RunAs } from "../../../src/system/accounts.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "install-cache-"));
@@ -129,4 +140,34 @@ test("the release's link is relative and survives the build's rename", () => {
     environmentLinkTarget(layout, "deps/venv", "0123456789abcdef01234567"),
     "../../../shared/cache/0123456789abcdef01234567/deps/venv",
   );
+});
+
+test("pruning keeps what a release on disk uses (recorded or linked), removes the rest, and only the agent's names", async () => {
+  const db = openStateDb(path.join(dir, "state"));
+  try {
+    const cache = path.join(layout.shared, "cache");
+    const keys = readdirSync(cache).sort();
+    assert.equal(keys.length, 2);
+    const [kept, linked] = keys as [string, string];
+    mkdirSync(path.join(layout.releases, "r1"), { recursive: true });
+    mkdirSync(path.join(layout.releases, "r2"), { recursive: true });
+    recordEnvironment(db, "shop", "r1", kept);
+    recordEnvironment(db, "shop", "gone", linked);
+    // r2 was built before records existed: its link says which one it uses.
+    symlinkSync(
+      environmentLinkTarget(layout, "venv", linked),
+      path.join(layout.releases, "r2", "venv"),
+    );
+    mkdirSync(path.join(cache, "the-apps-own"));
+    const stray = "f".repeat(24);
+    mkdirSync(path.join(cache, stray, "venv"), { recursive: true });
+    writeFileSync(path.join(cache, stray, COMPLETE_MARKER), "");
+    assert.deepEqual(await pruneEnvironments(app, layout, db), [stray]);
+    assert.deepEqual(readdirSync(cache).sort(), [kept, linked, "the-apps-own"].sort());
+    // Once r2's link goes, so does its environment; a record of a release that is gone is dropped.
+    rmSync(path.join(layout.releases, "r2"), { recursive: true });
+    assert.deepEqual(await pruneEnvironments(app, layout, db), [linked]);
+  } finally {
+    db.close();
+  }
 });
