@@ -16,6 +16,8 @@ dev=false
 if [[ "${1:-}" == "--dev" ]]; then
   dev=true
   packages+=(gunicorn python3-flask iproute2 util-linux nginx monitoring-plugins-basic chromium)
+  # hooks.install_cache's test builds a real virtualenv with a real pip.
+  packages+=(python3-venv python3-pip)
 fi
 
 missing=()
