@@ -11,13 +11,16 @@ packages=(git curl sqlite3 util-linux libsystemd-dev python3 make g++)
 # Test and demo needs: the real app server and framework the sample app runs on, and the real
 # proxy the blue-green strategy switches (Debian 12's `nginx` is the server itself; nginx-light,
 # -core and -full only add module sets), Nagios's own plugins, which custom checks run
-# unchanged (check_procs in the tests), and a real browser for the status page's test.
+# unchanged (check_procs in the tests), a real browser for the status page's test, and the
+# servers private remotes are tested against: sshd (a deploy key, pinned host keys) and git's
+# http-backend behind nginx through fcgiwrap (a token over basic auth).
 dev=false
 if [[ "${1:-}" == "--dev" ]]; then
   dev=true
   packages+=(gunicorn python3-flask iproute2 util-linux nginx monitoring-plugins-basic chromium)
   # hooks.install_cache's test builds a real virtualenv with a real pip.
   packages+=(python3-venv python3-pip)
+  packages+=(openssh-server openssh-client fcgiwrap)
 fi
 
 missing=()
@@ -61,6 +64,11 @@ if $dev; then
   # start it with the default site. Tests start nginx themselves, with their own site. Removed on
   # every run, so a link that reappears (by hand, by a reinstall) is undone too.
   rm -f /etc/systemd/system/*.wants/nginx.service
+  # The same for sshd and fcgiwrap: the machines share the host's network, and each test starts
+  # its own on its own port.
+  rm -f /etc/systemd/system/*.wants/ssh.service /etc/systemd/system/*.wants/ssh.socket \
+    /etc/systemd/system/sshd.service /etc/systemd/system/*.wants/fcgiwrap.socket \
+    /etc/systemd/system/*.wants/fcgiwrap.service
   exec 9>&-
 fi
 

@@ -16,6 +16,7 @@ export const BUILT_IN_CHECKS = [
   "drift",
   "logs",
   "promotion",
+  "remote",
 ] as const;
 
 export type BuiltInCheck = (typeof BUILT_IN_CHECKS)[number];

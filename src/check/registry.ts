@@ -16,6 +16,7 @@ import { processesCheck } from "./processes.js";
 import { promotionCheck } from "./promotion.js";
 import { proxyCheck } from "./proxy.js";
 import { releaseCheck } from "./release.js";
+import { remoteCheck } from "./remote.js";
 import { serviceCheck } from "./service.js";
 import type { Check } from "./types.js";
 
@@ -47,5 +48,6 @@ export function checksFor(app: AppConfig): Check[] {
   }
   if (app.logs) checks.push(logsCheck);
   if (app.promote) checks.push(promotionCheck);
+  if (app.repo.ssh_key || app.repo.token_file) checks.push(remoteCheck);
   return [...checks, ...app.checks.map(customCheck)];
 }

@@ -47,6 +47,11 @@ const absolutePath = z.string().refine((p) => p.startsWith("/") && !p.split("/")
 });
 
 // A path inside a release or shared/, so it can never point outside the app directory.
+// An absolute path that a shell may take in single quotes (GIT_SSH_COMMAND, a credential helper).
+const shellSafePath = absolutePath.refine((p) => !/['\n\\]/.test(p), {
+  message: "expected a path without quotes, backslashes or newlines",
+});
+
 const relativePath = z
   .string()
   .refine((p) => p !== "" && !p.startsWith("/") && !p.split("/").includes(".."), {
@@ -111,7 +116,7 @@ const branchName = z.string().superRefine((name, ctx) => {
   }
 });
 
-const repoSchema = z.strictObject({
+const repoFields = z.strictObject({
   // git would take a URL starting with "-" as an option: "--upload-pack=..." runs a command.
   url: z
     .string()
@@ -127,6 +132,49 @@ const repoSchema = z.strictObject({
   // git's ssh allowed-signers file: only a commit with a good signature by one of its keys is
   // deployed (git verify-commit with gpg.ssh.allowedSignersFile).
   allowed_signers: absolutePath.optional(),
+  // Private remotes: a deploy key (root's, 0600) with the remote's host keys pinned, or a token
+  // file for HTTP(S), handed to git by a credential helper (src/git/remote-access.ts).
+  ssh_key: shellSafePath.optional(),
+  known_hosts: shellSafePath.optional(),
+  token_file: shellSafePath.optional(),
+});
+
+// Which private-remote keys go together, and with which kind of URL.
+function remoteAccessProblems(
+  repo: z.infer<typeof repoFields>,
+): { path: string[]; message: string }[] {
+  const problems: { path: string[]; message: string }[] = [];
+  const http = /^https?:\/\//i.test(repo.url);
+  if (repo.ssh_key && !repo.known_hosts) {
+    problems.push({
+      path: ["known_hosts"],
+      message:
+        "required with ssh_key: the remote's host keys, pinned (an unknown host key is never accepted)",
+    });
+  }
+  if (repo.known_hosts && !repo.ssh_key) {
+    problems.push({ path: ["ssh_key"], message: "required with known_hosts: the deploy key" });
+  }
+  if (repo.ssh_key && http) {
+    problems.push({
+      path: ["ssh_key"],
+      message: "an ssh key needs an ssh remote (git@host:path or ssh://), not http(s)",
+    });
+  }
+  if (repo.token_file && !http) {
+    problems.push({ path: ["token_file"], message: "a token needs an http(s):// remote" });
+  }
+  if (repo.token_file && /^https?:\/\/[^/@]*:[^/@]*@/i.test(repo.url)) {
+    problems.push({
+      path: ["url"],
+      message: "a password in the URL and a token_file: keep the secret in the file only",
+    });
+  }
+  return problems;
+}
+
+const repoSchema = repoFields.superRefine((repo, ctx) => {
+  for (const problem of remoteAccessProblems(repo)) ctx.addIssue({ code: "custom", ...problem });
 });
 
 // DESIGN.md "Promotion across hosts": after a verified deploy, the deployed commit is pushed to

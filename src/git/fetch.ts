@@ -2,6 +2,7 @@
 import { CommandError } from "../system/run.js";
 import { displayUrl, withoutCredentials } from "./display-url.js";
 import { git } from "./git.js";
+import { NO_ACCESS, type RemoteAccess } from "./remote-access.js";
 import { type AttemptFailure, retryWithinDeadline } from "./retry.js";
 
 export type FetchAttemptFailure = AttemptFailure;
@@ -9,6 +10,8 @@ export type FetchAttemptFailure = AttemptFailure;
 export interface FetchOptions {
   // Hard cap for the whole fetch, every attempt and pause included.
   timeoutMs: number;
+  // A private remote's key or token (remote-access.ts).
+  access?: RemoteAccess;
   onAttemptFailed?: (failure: FetchAttemptFailure) => void;
 }
 
@@ -28,7 +31,7 @@ export async function fetchWithDeadline(
 ): Promise<{ attempts: number }> {
   try {
     const { attempts } = await retryWithinDeadline(
-      (remaining) => fetchOnce(repoDir, url, refspecs, remaining),
+      (remaining) => fetchOnce(repoDir, url, refspecs, remaining, options.access ?? NO_ACCESS),
       options,
     );
     return { attempts };
@@ -46,10 +49,11 @@ async function fetchOnce(
   url: string,
   refspecs: string[],
   remaining: number,
+  access: RemoteAccess,
 ): Promise<void> {
-  const args = ["fetch", "--quiet", "--force", "--", url, ...refspecs];
+  const args = [...access.config, "fetch", "--quiet", "--force", "--", url, ...refspecs];
   try {
-    await git(repoDir, args, { timeoutMs: remaining, killAfterMs: 1000 });
+    await git(repoDir, args, { timeoutMs: remaining, killAfterMs: 1000, env: access.env });
   } catch (error) {
     if (error instanceof CommandError && error.result.timedOut) {
       throw new Error(`no answer within ${Math.round(remaining / 1000)}s`, { cause: error });
@@ -71,9 +75,37 @@ export function gitMessage(error: unknown): string {
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean);
+  // ssh's own words come before git's "Could not read from remote repository", and say more.
+  const ssh = sshProblem(text);
+  if (ssh) return withoutCredentials(ssh);
   const cause = lines.find((l) => /^(fatal|error):/.test(l));
   // git echoes URLs in its errors: a credential written into one must not go further.
   return withoutCredentials(
     cause?.replace(/^(fatal|error):\s*/, "") || lines.slice(-2).join("; ") || "git fetch failed",
   );
+}
+
+// What ssh said was wrong, in one line naming the host: the pinned host key did not match or is
+// missing (never accepted), the remote refused the deploy key, or ssh refused the key file.
+export function sshProblem(text: string): string | undefined {
+  const unknown = /No \S+ host key is known for (\S+) and you have requested strict checking/.exec(
+    text,
+  );
+  if (unknown) {
+    return `host key of ${unknown[1]} is not in repo.known_hosts: refused (an unknown host key is never accepted)`;
+  }
+  const changed = /Host key for (\S+) has changed and you have requested strict checking/.exec(
+    text,
+  );
+  if (changed || /REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
+    const host = changed?.[1] ?? "the remote";
+    return `host key of ${host} does not match the one pinned in repo.known_hosts: refused`;
+  }
+  if (/Host key verification failed/.test(text)) return "host key verification failed: refused";
+  if (/UNPROTECTED PRIVATE KEY FILE|bad permissions/.test(text)) {
+    return "ssh refused repo.ssh_key: its permissions are too open (chmod 600, owned by root)";
+  }
+  const denied = /^(\S+): Permission denied \(([^)]*)\)/m.exec(text);
+  if (denied) return `${denied[1]} refused the deploy key (Permission denied (${denied[2]}))`;
+  return undefined;
 }

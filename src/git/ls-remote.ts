@@ -4,6 +4,7 @@ import { CommandError, run } from "../system/run.js";
 import { displayUrl } from "./display-url.js";
 import { gitEnv } from "./env.js";
 import { gitMessage } from "./fetch.js";
+import { NO_ACCESS, type RemoteAccess } from "./remote-access.js";
 import { FULL_SHA } from "./revisions.js";
 
 // Head sha of `branch` at `url`, or undefined when the remote has no such branch; throws
@@ -12,14 +13,16 @@ export async function remoteBranchHead(
   url: string,
   branch: string,
   timeoutMs: number,
+  access: RemoteAccess = NO_ACCESS,
 ): Promise<string | undefined> {
   const ref = `refs/heads/${branch}`;
   // `--`: a URL that starts with "-" is a URL, never an option. The environment never lets git
   // wait on a password prompt: there is no one to answer it.
-  const result = await run("git", ["ls-remote", "--exit-code", "--", url, ref], {
+  const args = [...access.config, "ls-remote", "--exit-code", "--", url, ref];
+  const result = await run("git", args, {
     timeoutMs,
     killAfterMs: 1000,
-    env: gitEnv(),
+    env: { ...gitEnv(), ...access.env },
     cleanEnv: true,
     reject: false,
   });

@@ -7,6 +7,7 @@ import { CommandError } from "../system/run.js";
 import { withoutCredentials } from "./display-url.js";
 import { gitMessage } from "./fetch.js";
 import { git } from "./git.js";
+import { NO_ACCESS, type RemoteAccess } from "./remote-access.js";
 import { type AttemptFailure, retryWithinDeadline } from "./retry.js";
 
 // The remote answered and refused the update: not fast-forward, a hook declined, no permission.
@@ -19,7 +20,11 @@ export async function pushCommit(
   url: string,
   sha: string,
   branch: string,
-  options: { timeoutMs: number; onAttemptFailed?: (failure: AttemptFailure) => void },
+  options: {
+    timeoutMs: number;
+    onAttemptFailed?: (failure: AttemptFailure) => void;
+    access?: RemoteAccess;
+  },
 ): Promise<{ attempts: number }> {
   const { attempts } = await retryWithinDeadline((remaining) => pushOnce(remaining), {
     ...options,

@@ -9,6 +9,7 @@ import { describeError } from "../errors.js";
 import { displayUrl } from "../git/display-url.js";
 import { remoteBranchHead } from "../git/ls-remote.js";
 import { PushRejectedError, pushCommit } from "../git/push.js";
+import { remoteAccess } from "../git/remote-access.js";
 import { isAncestor } from "../git/revisions.js";
 import { lastPromotionOf, type PromotionRecord, recordPromotion } from "../state/promotions.js";
 import { promotionDue } from "./promotion-due.js";
@@ -61,7 +62,8 @@ async function push(
   const repo = session.layout.repo;
   const deadline = Date.now() + timeoutMs;
   // Where the branch is now decides between nothing to do, a fast-forward and a refusal.
-  const remote = await remoteBranchHead(url, branch, timeoutMs);
+  const access = remoteAccess(app.repo);
+  const remote = await remoteBranchHead(url, branch, timeoutMs, access);
   if (remote === revision) {
     return {
       outcome: "promoted",
@@ -87,6 +89,7 @@ async function push(
   try {
     const { attempts } = await pushCommit(repo, url, revision, branch, {
       timeoutMs: Math.max(1000, deadline - Date.now()),
+      access,
       onAttemptFailed: ({ attempt, error, retryInMs }) =>
         session.log.warn(
           { step: "promote", attempt, retryInMs, err: error.message },

@@ -5,6 +5,7 @@ import { lstat } from "node:fs/promises";
 import type { AppConfig } from "../config/schema.js";
 import { commitComplete, ensureBareRepo, quarantineRepo, repoProblem } from "../git/bare-repo.js";
 import { fetchWithDeadline } from "../git/fetch.js";
+import { remoteAccess } from "../git/remote-access.js";
 import { resolveCommit } from "../git/revisions.js";
 import type { Logger } from "../log.js";
 import type { AppLayout } from "../release/layout.js";
@@ -54,6 +55,7 @@ async function fetchOnce(
   log: Logger,
 ): Promise<FetchedTarget> {
   const { url, branch, fetch_timeout: timeoutMs } = app.repo;
+  const access = remoteAccess(app.repo);
   await ensureBareRepo(layout.repo);
   const onAttemptFailed = ({
     attempt,
@@ -68,13 +70,13 @@ async function fetchOnce(
     layout.repo,
     url,
     [`+refs/heads/${branch}:refs/heads/${branch}`, "+refs/tags/*:refs/tags/*"],
-    { timeoutMs, onAttemptFailed },
+    { timeoutMs, onAttemptFailed, access },
   );
   const wanted = ref ?? `refs/heads/${branch}`;
   let sha = await resolveCommit(layout.repo, wanted);
   if (!sha && ref) {
     // Not the branch, not a tag, not a commit we hold: ask the remote for exactly that name.
-    await fetchWithDeadline(layout.repo, url, [ref], { timeoutMs, onAttemptFailed });
+    await fetchWithDeadline(layout.repo, url, [ref], { timeoutMs, onAttemptFailed, access });
     sha = await resolveCommit(layout.repo, "FETCH_HEAD");
   }
   if (!sha) throw new Error(`${url} has no commit named ${wanted}`);
