@@ -260,6 +260,24 @@ describe("parseConfigText", () => {
       ),
       /apps\.shop\.linked\.1.*install_cache/,
     ],
+    [
+      "ssh_key without known_hosts",
+      variant("branch: main, fetch_timeout: 60s", "branch: main, ssh_key: /etc/deploy-agent/key"),
+      /apps\.shop\.repo\.known_hosts.*required with ssh_key.*never accepted/,
+    ],
+    [
+      "token_file with an ssh remote",
+      variant("branch: main, fetch_timeout: 60s", "branch: main, token_file: /etc/deploy-agent/t"),
+      /apps\.shop\.repo\.token_file.*needs an http\(s\):\/\/ remote/,
+    ],
+    [
+      "a key path a shell would split",
+      variant(
+        "branch: main, fetch_timeout: 60s",
+        'branch: main, ssh_key: "/etc/it\'s", known_hosts: /etc/k',
+      ),
+      /apps\.shop\.repo\.ssh_key.*without quotes/,
+    ],
     ["no apps", "apps: {}\n", /apps.*at least one app/],
     ["wrong type for apps", "apps: [shop]\n", /apps/],
     ["YAML syntax error", "apps:\n  shop: [unclosed\n", /YAML syntax/],
