@@ -35,18 +35,14 @@ export async function pushCommit(
   async function pushOnce(remaining: number): Promise<void> {
     // --porcelain: one line per ref, "!" and the reason when it was rejected. No tags, no other
     // refs: exactly the one commit to exactly the one branch.
-    const args = [
-      "push",
-      "--porcelain",
-      "--no-follow-tags",
-      "--",
-      url,
-      `${sha}:refs/heads/${branch}`,
-    ];
+    const access = options.access ?? NO_ACCESS;
+    const refspec = `${sha}:refs/heads/${branch}`;
+    const args = [...access.config, "push", "--porcelain", "--no-follow-tags", "--", url, refspec];
     const result = await git(repoDir, args, {
       timeoutMs: remaining,
       killAfterMs: 1000,
       reject: false,
+      env: access.env,
     });
     if (result.exitCode === 0 && !result.timedOut) return;
     if (result.timedOut) throw new Error(`no answer within ${Math.round(remaining / 1000)}s`);

@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
 import {
   AGENT_CONFIG_PATH,
+  type ConfigObject,
   provisionShop,
   pushCommit,
   SHOP_REMOTE,
@@ -26,10 +27,10 @@ describe("private remotes: deploy key over ssh, token over http", { skip: skipUn
   let machine: Machine;
   let live: string;
 
-  const writeConfig = (repo: Record<string, string>) =>
+  const writeConfig = (repo: Record<string, string>, app: ConfigObject = {}) =>
     machine.writeFile(
       AGENT_CONFIG_PATH,
-      shopConfigYaml({ app: { repo: { branch: "main", fetch_timeout: "10s", ...repo } } }),
+      shopConfigYaml({ app: { repo: { branch: "main", fetch_timeout: "10s", ...repo }, ...app } }),
       0o644,
     );
   // A new commit on the shared history: pushed to the local remote, then to the served copies.
@@ -158,7 +159,11 @@ EOF
 
   test("http: the token works, a wrong one is refused, and the token is nowhere on disk or in the journal", async () => {
     await machine.writeFile(TOKEN_FILE, `${TOKEN}\n`, 0o600);
-    await writeConfig({ url: HTTP_URL, token_file: TOKEN_FILE });
+    // The promotion push goes over the same remote with the same token.
+    await writeConfig(
+      { url: HTTP_URL, token_file: TOKEN_FILE },
+      { promote: { branch: "verified/uat" } },
+    );
     const sha = await newCommit("over http");
     let run = await agent(machine, ["sync"]);
     assert.equal(run.code, 0, explain(run));
@@ -178,6 +183,11 @@ EOF
     run = await agent(machine, ["sync"]);
     assert.equal(run.code, 0, explain(run));
     await assertServing(machine, next);
+    assert.match(run.stdout, /promoted [0-9a-f]{12} to verified\/uat/);
+    assert.equal(
+      await sh(machine, "git --git-dir=/srv/git-http/shop.git rev-parse verified/uat"),
+      next,
+    );
     // Nowhere but its own file: not in repo/config, the state DB, the releases, the journal.
     const found = await machine.exec([
       "bash",
