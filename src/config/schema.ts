@@ -47,9 +47,10 @@ const absolutePath = z.string().refine((p) => p.startsWith("/") && !p.split("/")
 });
 
 // A path inside a release or shared/, so it can never point outside the app directory.
-// An absolute path that a shell may take in single quotes (GIT_SSH_COMMAND, a credential helper).
-const shellSafePath = absolutePath.refine((p) => !/['\n\\]/.test(p), {
-  message: "expected a path without quotes, backslashes or newlines",
+// An absolute path of plain characters: it reaches a shell (GIT_SSH_COMMAND, the credential
+// helper) and ssh, which expands %h and ${VAR} and splits at spaces in its own options.
+const shellSafePath = absolutePath.refine((p) => /^\/[A-Za-z0-9._+@/-]+$/.test(p), {
+  message: "expected a path of letters, digits and . _ + @ - / only (it reaches ssh and a shell)",
 });
 
 const relativePath = z
@@ -164,6 +165,13 @@ function remoteAccessProblems(
   if (repo.token_file && !http) {
     problems.push({ path: ["token_file"], message: "a token needs an http(s):// remote" });
   }
+  // A token over plain http is readable on the wire: only to this host itself.
+  if (repo.token_file && /^http:\/\//i.test(repo.url) && !isLoopbackUrl(repo.url)) {
+    problems.push({
+      path: ["url"],
+      message: "a token_file needs https:// (plain http only to 127.0.0.1, ::1 or localhost)",
+    });
+  }
   if (repo.token_file && /^https?:\/\/[^/@]*:[^/@]*@/i.test(repo.url)) {
     problems.push({
       path: ["url"],
@@ -171,6 +179,14 @@ function remoteAccessProblems(
     });
   }
   return problems;
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    return ["127.0.0.1", "[::1]", "localhost"].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
 }
 
 const repoSchema = repoFields.superRefine((repo, ctx) => {

@@ -101,6 +101,8 @@ export function sshProblem(text: string): string | undefined {
     const host = changed?.[1] ?? "the remote";
     return `host key of ${host} does not match the one pinned in repo.known_hosts: refused`;
   }
+  const revoked = /host key for (\S+) was revoked/i.exec(text);
+  if (revoked) return `host key of ${revoked[1]} is revoked in repo.known_hosts: refused`;
   if (/Host key verification failed/.test(text)) return "host key verification failed: refused";
   if (/UNPROTECTED PRIVATE KEY FILE|bad permissions/.test(text)) {
     return "ssh refused repo.ssh_key: its permissions are too open (chmod 600, owned by root)";

@@ -4,6 +4,7 @@
 // never does (the helper reads it from its file when git asks), so it is in no argv, URL,
 // repo/config, log line or message.
 import type { AppConfig } from "../config/schema.js";
+import { rootOnlyFileProblem } from "../fs/root-only-file.js";
 
 export interface RemoteAccess {
   // Added to git's environment (GIT_SSH_COMMAND for a deploy key).
@@ -35,6 +36,7 @@ export function remoteAccess(repo: AppConfig["repo"]): RemoteAccess {
       "-o GlobalKnownHostsFile=/dev/null",
       "-o StrictHostKeyChecking=yes",
       "-o UpdateHostKeys=no",
+      "-o CheckHostIP=no",
     ].join(" ");
   }
   if (repo.token_file) {
@@ -44,8 +46,8 @@ export function remoteAccess(repo: AppConfig["repo"]): RemoteAccess {
     const user = hasUser(repo.url) ? "" : "echo username=x-access-token; ";
     const helper = `!f() { test "$1" = get || exit 0; ${user}printf password=; tr -d '\\r\\n' < ${quoted(repo.token_file)}; echo; }; f`;
     access.config.push("-c", "credential.helper=", "-c", `credential.helper=${helper}`);
-    // No interactive fallback: a wrong token is a failure, not a prompt.
-    access.config.push("-c", "credential.interactive=false");
+    // A redirect must not carry the token to another host.
+    access.config.push("-c", "http.followRedirects=false");
   }
   return access;
 }
@@ -56,4 +58,20 @@ function hasUser(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+// The files a private remote needs are root's alone (a known_hosts someone else can write lets
+// them pin their own host key; a token_file behind their symlink makes root send any file as the
+// password): checked before every use, refused with the reason.
+export async function checkedRemoteAccess(repo: AppConfig["repo"]): Promise<RemoteAccess> {
+  for (const [key, file] of [
+    ["ssh_key", repo.ssh_key],
+    ["known_hosts", repo.known_hosts],
+    ["token_file", repo.token_file],
+  ] as const) {
+    if (!file) continue;
+    const problem = await rootOnlyFileProblem(file);
+    if (problem) throw new Error(`repo.${key}: ${problem}; not used`);
+  }
+  return remoteAccess(repo);
 }

@@ -9,7 +9,7 @@ import { describeError } from "../errors.js";
 import { displayUrl } from "../git/display-url.js";
 import { remoteBranchHead } from "../git/ls-remote.js";
 import { PushRejectedError, pushCommit } from "../git/push.js";
-import { remoteAccess } from "../git/remote-access.js";
+import { checkedRemoteAccess } from "../git/remote-access.js";
 import { isAncestor } from "../git/revisions.js";
 import { lastPromotionOf, type PromotionRecord, recordPromotion } from "../state/promotions.js";
 import { promotionDue } from "./promotion-due.js";
@@ -62,7 +62,7 @@ async function push(
   const repo = session.layout.repo;
   const deadline = Date.now() + timeoutMs;
   // Where the branch is now decides between nothing to do, a fast-forward and a refusal.
-  const access = remoteAccess(app.repo);
+  const access = await checkedRemoteAccess(app.repo);
   const remote = await remoteBranchHead(url, branch, timeoutMs, access);
   if (remote === revision) {
     return {

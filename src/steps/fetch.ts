@@ -5,7 +5,7 @@ import { lstat } from "node:fs/promises";
 import type { AppConfig } from "../config/schema.js";
 import { commitComplete, ensureBareRepo, quarantineRepo, repoProblem } from "../git/bare-repo.js";
 import { fetchWithDeadline } from "../git/fetch.js";
-import { remoteAccess } from "../git/remote-access.js";
+import { checkedRemoteAccess } from "../git/remote-access.js";
 import { resolveCommit } from "../git/revisions.js";
 import type { Logger } from "../log.js";
 import type { AppLayout } from "../release/layout.js";
@@ -55,7 +55,7 @@ async function fetchOnce(
   log: Logger,
 ): Promise<FetchedTarget> {
   const { url, branch, fetch_timeout: timeoutMs } = app.repo;
-  const access = remoteAccess(app.repo);
+  const access = await checkedRemoteAccess(app.repo);
   await ensureBareRepo(layout.repo);
   const onAttemptFailed = ({
     attempt,

@@ -276,7 +276,15 @@ describe("parseConfigText", () => {
         "branch: main, fetch_timeout: 60s",
         'branch: main, ssh_key: "/etc/it\'s", known_hosts: /etc/k',
       ),
-      /apps\.shop\.repo\.ssh_key.*without quotes/,
+      /apps\.shop\.repo\.ssh_key.*letters, digits/,
+    ],
+    [
+      "a token over plain http to another host",
+      variant(
+        "url: /srv/git/shop.git, branch: main, fetch_timeout: 60s",
+        "url: http://git.example.com/shop.git, token_file: /etc/deploy-agent/t",
+      ),
+      /apps\.shop\.repo\.url.*needs https/,
     ],
     ["no apps", "apps: {}\n", /apps.*at least one app/],
     ["wrong type for apps", "apps: [shop]\n", /apps/],

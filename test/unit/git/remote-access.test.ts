@@ -27,6 +27,7 @@ test("a deploy key: only that key, only the pinned host keys, no agent, no user 
     "-o UserKnownHostsFile='/etc/deploy-agent/known'",
     "-o GlobalKnownHostsFile=/dev/null",
     "-o StrictHostKeyChecking=yes",
+    "-o CheckHostIP=no",
   ]) {
     assert.ok(ssh.includes(option), `${option} in ${ssh}`);
   }
@@ -54,6 +55,7 @@ test("a token: a credential helper that reads the file when asked; the token its
     /^credential\.helper=!f\(\) \{ test "\$1" = get \|\| exit 0; echo username=x-access-token; printf password=; tr -d '\\r\\n' < '\/etc\/deploy-agent\/shop\.token'; echo; \}; f$/,
   );
   // A user name in the URL is git's to send.
+  assert.deepEqual(access.config.slice(4), ["-c", "http.followRedirects=false"]);
   const named = remoteAccess(
     repo({ url: "https://deploy@git.example.com/shop.git", token_file: "/t" }),
   );
