@@ -186,11 +186,9 @@ describe("power cut during a sync", { skip: skipUnlessRoot }, () => {
 
   // Freeze a process the moment `condition` (a shell test) holds, from a tight loop inside the
   // machine: the moments below last milliseconds, too short to catch by polling from outside.
-  const freezeWhen = (condition: string, pgrep: string) => async () => {
-    await sh(
-      machine,
-      `timeout 60 bash -c 'until ${condition}; do :; done; pkill -STOP -f "${pgrep}"'`,
-    );
+  const freezeWhen = (condition: string, ...pgreps: string[]) => async () => {
+    const stops = pgreps.map((pattern) => `pkill -STOP -f "${pattern}"`).join("; ");
+    await sh(machine, `timeout 60 bash -c 'until ${condition}; do :; done; ${stops}'`);
     return true;
   };
 
@@ -207,11 +205,13 @@ describe("power cut during a sync", { skip: skipUnlessRoot }, () => {
       message: "precopy cut",
       files: { "CHANGES.txt": "precopy cut\n" },
     });
-    // The sqlite3 shell holding the snapshot, frozen mid-copy: the deploy waits in "precopy".
+    // The agent and the sqlite3 shell holding the snapshot, frozen the moment the shell appears:
+    // the deploy stays in "precopy". (Freezing the shell alone raced: a copy that had already
+    // finished let the agent go on to the stop before the cut.)
     const holder = `^sqlite3 -readonly -batch -bail -noheader -list -init /dev/null ${SHOP_DB}$`;
     await cutWhen(
       "the pre-copy to begin",
-      freezeWhen(`pgrep -f "${holder}" >/dev/null`, holder),
+      freezeWhen(`pgrep -f "${holder}" >/dev/null`, "[a]gent.js sync", holder),
       async () => {
         const step = await sh(
           machine,
