@@ -186,11 +186,13 @@ describe("power cut during a sync", { skip: skipUnlessRoot }, () => {
 
   // Freeze a process the moment `condition` (a shell test) holds, from a tight loop inside the
   // machine: the moments below last milliseconds, too short to catch by polling from outside.
-  const freezeWhen = (condition: string, ...pgreps: string[]) => async () => {
-    const stops = pgreps.map((pattern) => `pkill -STOP -f "${pattern}"`).join("; ");
-    await sh(machine, `timeout 60 bash -c 'until ${condition}; do :; done; ${stops}'`);
-    return true;
-  };
+  const freezeWhen =
+    (condition: string, ...pgreps: string[]) =>
+    async () => {
+      const stops = pgreps.map((pattern) => `pkill -STOP -f "${pattern}"`).join("; ");
+      await sh(machine, `timeout 60 bash -c 'until ${condition}; do :; done; ${stops}'`);
+      return true;
+    };
 
   test("cut during the pre-copy (the app serving): nothing to undo, the copy is swept, then the new one deploys", async () => {
     // About 250 MB, so the copy lasts long enough (most of a second) to be caught in the middle.
