@@ -25,6 +25,12 @@ function findPackage(): { root: string; version: string } | undefined {
   }
 }
 
+// Where the agent is installed (the directory of its package.json), for the files shipped with
+// it (install/agent.example.yaml); undefined if packaged some other way.
+export function agentRoot(): string | undefined {
+  return findPackage()?.root;
+}
+
 // "unknown" if packaged some other way.
 export function agentVersion(): string {
   return findPackage()?.version ?? "unknown";

@@ -9,6 +9,7 @@ export const COMMANDS = [
   "status",
   "history",
   "notify",
+  "adopt",
   "daemon",
 ] as const;
 

@@ -134,6 +134,38 @@ export async function runCli(argv: string[]): Promise<{ command: string; code: n
     );
 
   program
+    .command("adopt")
+    .description(
+      "put an app that runs from an in-place git checkout under the agent, with one stop (--dry-run: only print the plan)",
+    )
+    .argument("<service>", "the app's systemd unit, e.g. shop.service")
+    .requiredOption("--repo <url>", "the git remote the checkout's commit is on")
+    .option("--branch <branch>", "the branch to track (default: the checkout's branch)")
+    .option("--health <url>", "health URL (default: the bind address + /health, or /)")
+    .option(
+      "--workers <n>",
+      "worker processes (default: read from gunicorn's command line or config)",
+    )
+    .option("--dry-run", "print the plan and change nothing")
+    .action(
+      async (
+        service: string,
+        opts: {
+          repo: string;
+          branch?: string;
+          health?: string;
+          workers?: string;
+          dryRun?: boolean;
+        },
+      ) => {
+        const { adoptCommand } = await import("../commands/adopt.js");
+        done("adopt")(
+          await adoptCommand({ config: config(), service, ...opts, dryRun: !!opts.dryRun }),
+        );
+      },
+    );
+
+  program
     .command("daemon")
     .description("the long-running service: scheduled checks, status endpoint, sd_notify")
     .action(async () => {

@@ -1,0 +1,184 @@
+// What an in-place git checkout holds, as `agent adopt` needs to know it: its commit and branch,
+// whether its tracked files are as committed, and which untracked files are the app's data (to
+// keep in shared/) and which are rebuilt by every deploy (virtualenvs, bytecode).
+//
+// The checkout is the app user's (or whoever deployed it by hand): git runs as its owner, with
+// hooks and fsmonitor switched off, so nothing in its .git/config runs with root's rights; files
+// are read without following links and within bounds.
+import { lstat } from "node:fs/promises";
+import path from "node:path";
+import { readSmallPath } from "../fs/bounded-read.js";
+import { gitEnv } from "../git/env.js";
+import { FULL_SHA } from "../git/revisions.js";
+import { run } from "../system/run.js";
+
+export type DataKind = "sqlite" | "env" | "directory" | "file" | "symlink";
+
+export interface DataEntry {
+  // Relative to the checkout, no trailing slash: "app_dev.db", ".env", "static/uploads".
+  path: string;
+  kind: DataKind;
+}
+
+export interface CheckoutFacts {
+  dir: string;
+  owner: { uid: number; gid: number };
+  head: string;
+  // The checked-out branch; undefined when HEAD is detached.
+  branch?: string;
+  // Tracked files that differ from the commit (modified, deleted, staged, conflicted).
+  dirty: string[];
+  data: DataEntry[];
+  // Rebuilt by the install hook, never copied: virtualenvs, __pycache__, tool caches.
+  rebuilt: string[];
+  // The virtualenv the app runs from (a directory with pyvenv.cfg), if any, and whether it sees
+  // the system's packages (then the first release's venv must too).
+  venv?: { path: string; systemSitePackages: boolean };
+  // requirements.txt is tracked: the install hook can build the venv from it.
+  requirements: boolean;
+}
+
+// Directory and file names that every deploy rebuilds.
+const REBUILT_DIRS = new Set([
+  "__pycache__",
+  ".pytest_cache",
+  ".mypy_cache",
+  ".ruff_cache",
+  "node_modules",
+  ".tox",
+]);
+const REBUILT_FILE = /\.(?:pyc|pyo)$/;
+// SQLite's own companions of a DB file: carried by the online backup of the DB, never copied.
+const COMPANION = /-(?:wal|shm|journal)$/;
+const SQLITE_HEADER = "SQLite format 3\0";
+
+export class CheckoutError extends Error {
+  override name = "CheckoutError";
+}
+
+// Run git in the checkout as its owner: discovery stops at the checkout, nothing configured in
+// it runs (hooks, fsmonitor), and its own config may not turn on a pager or a prompt.
+async function gitIn(dir: string, owner: { uid: number; gid: number }, args: string[]) {
+  const env = gitEnv();
+  return run(
+    "git",
+    [
+      // git status would otherwise refresh .git/index: an adoption reads the checkout, never writes it.
+      "--no-optional-locks",
+      "-C",
+      dir,
+      "-c",
+      "core.fsmonitor=false",
+      "-c",
+      "core.hooksPath=/dev/null",
+      "-c",
+      `safe.directory=${dir}`,
+      ...args,
+    ],
+    {
+      cleanEnv: true,
+      env: { ...env, HOME: "/nonexistent", GIT_CEILING_DIRECTORIES: path.dirname(dir) },
+      uid: owner.uid,
+      gid: owner.gid,
+      timeoutMs: 120_000,
+      reject: false,
+    },
+  );
+}
+
+// Read the checkout at `dir`. Throws CheckoutError when it is not a git work tree.
+export async function readCheckout(dir: string): Promise<CheckoutFacts> {
+  const gitDir = await lstat(path.join(dir, ".git")).catch(() => undefined);
+  if (!gitDir?.isDirectory()) {
+    throw new CheckoutError(`${dir} is not a git checkout (no .git directory)`);
+  }
+  const owner = { uid: gitDir.uid, gid: gitDir.gid };
+  const head = await gitIn(dir, owner, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
+  const sha = head.stdout.trim();
+  if (head.exitCode !== 0 || !FULL_SHA.test(sha)) {
+    throw new CheckoutError(`${dir} has no commit checked out (git rev-parse HEAD failed)`);
+  }
+  const branch = (await gitIn(dir, owner, ["symbolic-ref", "--short", "-q", "HEAD"])).stdout.trim();
+  const status = await gitIn(dir, owner, [
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=normal",
+    "--ignored=traditional",
+    "--no-renames",
+  ]);
+  if (status.exitCode !== 0) {
+    throw new CheckoutError(`git status in ${dir} failed: ${status.stderr.trim().split("\n")[0]}`);
+  }
+  const dirty: string[] = [];
+  const loose: string[] = [];
+  for (const record of status.stdout.split("\0")) {
+    if (record.length < 4) continue;
+    const code = record.slice(0, 2);
+    const file = record.slice(3);
+    if (code === "??" || code === "!!") loose.push(file);
+    else dirty.push(file);
+  }
+  const tracked = await gitIn(dir, owner, ["ls-files", "-z", "--", "requirements.txt"]);
+  const facts: CheckoutFacts = {
+    dir,
+    owner,
+    head: sha,
+    ...(branch ? { branch } : {}),
+    dirty: dirty.sort(),
+    data: [],
+    rebuilt: [],
+    requirements: tracked.stdout.split("\0").includes("requirements.txt"),
+  };
+  const sqlite = new Set<string>();
+  const classified = await Promise.all(loose.map((file) => classify(dir, file)));
+  for (const { file, kind, venv } of classified) {
+    if (kind === "rebuilt") {
+      facts.rebuilt.push(file);
+      if (venv && !facts.venv) facts.venv = venv;
+    } else {
+      facts.data.push({ path: file, kind });
+      if (kind === "sqlite") sqlite.add(file);
+    }
+  }
+  // A DB's -wal/-shm travel inside its online backup, so they are neither copied nor linked.
+  facts.data = facts.data
+    .filter((entry) => {
+      const base = entry.path.replace(COMPANION, "");
+      return !(COMPANION.test(entry.path) && sqlite.has(base));
+    })
+    .sort((a, b) => a.path.localeCompare(b.path));
+  facts.rebuilt.sort();
+  return facts;
+}
+
+interface Classified {
+  file: string;
+  kind: DataKind | "rebuilt";
+  venv?: { path: string; systemSitePackages: boolean };
+}
+
+// One untracked or ignored entry (git lists a wholly untracked directory once, with a slash).
+async function classify(dir: string, listed: string): Promise<Classified> {
+  const file = listed.replace(/\/+$/, "");
+  const base = path.basename(file);
+  const full = path.join(dir, file);
+  const stats = await lstat(full).catch(() => undefined);
+  if (!stats) return { file, kind: "file" };
+  if (stats.isSymbolicLink()) return { file, kind: "symlink" };
+  if (stats.isDirectory()) {
+    if (REBUILT_DIRS.has(base) || base.endsWith(".egg-info")) return { file, kind: "rebuilt" };
+    const cfg = await readSmallPath(path.join(full, "pyvenv.cfg"), 4096).catch(() => undefined);
+    if (cfg) {
+      const system = /^\s*include-system-site-packages\s*=\s*true\s*$/im.test(cfg.toString("utf8"));
+      return { file, kind: "rebuilt", venv: { path: file, systemSitePackages: system } };
+    }
+    return { file, kind: "directory" };
+  }
+  if (!stats.isFile()) return { file, kind: "file" };
+  if (REBUILT_FILE.test(base)) return { file, kind: "rebuilt" };
+  if (base === ".env" || base.startsWith(".env.")) return { file, kind: "env" };
+  const header = await readSmallPath(full, 16).catch(() => undefined);
+  if (header?.toString("latin1") === SQLITE_HEADER) return { file, kind: "sqlite" };
+  return { file, kind: "file" };
+}

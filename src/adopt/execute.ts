@@ -1,0 +1,210 @@
+// `agent adopt`, part 2: carry out a plan with one stop of the app. Every change is recorded with
+// its undo before it is made; when anything fails (the first release does not verify, a copy
+// fails, a signal) the undos run newest first and the host is as it was: the checkout back in its
+// place, the unit as it was, agent.yaml's own bytes, and the app started on it again.
+import { lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { loadConfig, selectApp } from "../config/load.js";
+import type { EventSink } from "../deploy/events.js";
+import type { Interruption } from "../deploy/interruption.js";
+import { writeDurably } from "../fs/durable.js";
+import { withPinnedDir } from "../fs/pinned-dir.js";
+import { removeTree } from "../fs/remove-tree.js";
+import { holdPaths } from "../steps/hold.js";
+import { syncApp } from "../sync/sync.js";
+import { runAs } from "../system/accounts.js";
+import { run } from "../system/run.js";
+import { daemonReload, unitAction } from "../system/systemd.js";
+import type { MergedConfig } from "./agent-config.js";
+import type { AdoptPlan } from "./plan.js";
+
+export interface AdoptResult {
+  adopted: boolean;
+  // What went wrong, and whether putting the host back worked.
+  message?: string;
+  restoreFailures: string[];
+  release?: string;
+}
+
+interface Undo {
+  what: string;
+  run: () => Promise<void>;
+}
+
+export async function executeAdoption(
+  plan: AdoptPlan,
+  config: { file: string; merged: MergedConfig },
+  say: (line: string) => void,
+  watcher: EventSink,
+  interruption: Interruption,
+): Promise<AdoptResult> {
+  const undos: Undo[] = [];
+  const owner = await runAs(plan.user, plan.group);
+  const asUser = { uid: owner.uid, gid: owner.gid, cleanEnv: true, env: { PATH: "/usr/bin:/bin" } };
+  // Files under /etc the adoption writes, with their bytes before (or absence), put back as found.
+  const touched = [
+    plan.unitDropIn.path,
+    ...plan.agentDropIns.map((d) => d.path),
+    holdPaths({ name: plan.name, service: plan.service }).dropIn,
+  ];
+  const before = await Promise.all(touched.map(snapshot));
+  try {
+    const checkInterrupted = () => {
+      if (interruption.signal) throw new Error(`${interruption.signal} received`);
+    };
+    say(`stopping ${plan.service}`);
+    undos.push({ what: `start ${plan.service}`, run: () => unitAction("start", plan.service) });
+    await unitAction("stop", plan.service);
+    checkInterrupted();
+
+    // The checkout, whole, aside; the agent's layout in its place.
+    await rename(plan.dir, plan.aside);
+    undos.push({
+      what: `move ${plan.aside} back to ${plan.dir}`,
+      run: () => rename(plan.aside, plan.dir),
+    });
+    say(`kept the checkout as ${plan.aside}`);
+    await mkdir(plan.dir, { mode: 0o755 });
+    undos.push({ what: `remove the new ${plan.dir}`, run: () => removeDir(plan.dir) });
+    const shared = path.join(plan.dir, "shared");
+    await mkdir(shared, { mode: 0o775 });
+    await run("chown", [`${owner.uid}:${owner.gid}`, shared]);
+
+    // The data, copied as the app user (nothing in the checkout can steer a write of root's):
+    // SQLite files by the online backup API, with the app stopped so no write is missed.
+    const copied = new Set<string>();
+    // Undone before the checkout moves back: what the app wrote on the new layout (a release
+    // that started, then failed its verify) goes back with it, so no answered write is lost.
+    undos.push({
+      what: "copy the DB back into the checkout",
+      run: () => copyDatabasesBack(plan, shared, copied, asUser),
+    });
+    for (const entry of plan.data) {
+      checkInterrupted();
+      const from = path.join(plan.aside, entry.path);
+      const to = path.join(shared, entry.path);
+      if (path.dirname(entry.path) !== ".") {
+        await run("mkdir", ["-p", "--", path.dirname(to)], asUser);
+      }
+      if (entry.kind === "sqlite") {
+        await run(
+          "sqlite3",
+          ["-readonly", "-batch", "-bail", from, `.backup '${to.replace(/'/g, "''")}'`],
+          {
+            ...asUser,
+            timeoutMs: 30 * 60_000,
+          },
+        );
+        await run("chmod", ["--reference", from, "--", to], asUser);
+        copied.add(entry.path);
+      } else {
+        await run("cp", ["-a", "--no-dereference", "--no-target-directory", "--", from, to], {
+          ...asUser,
+          timeoutMs: 30 * 60_000,
+        });
+      }
+      say(`copied ${entry.path} into shared/${entry.kind === "sqlite" ? " (online backup)" : ""}`);
+    }
+
+    // The unit runs from current/; the agent's units may write the app's directory.
+    undos.push({ what: "put the unit drop-ins back", run: () => restoreFiles(touched, before) });
+    for (const dropIn of [plan.unitDropIn, ...plan.agentDropIns]) {
+      await writeDurably(dropIn.path, dropIn.text);
+    }
+    await daemonReload();
+    say(`wrote ${[plan.unitDropIn, ...plan.agentDropIns].map((d) => d.path).join(", ")}`);
+
+    const mode = ((await stat(config.file).catch(() => undefined))?.mode ?? 0o640) & 0o777;
+    undos.push({ what: `put ${config.file} back`, run: () => restoreConfig(config, mode) });
+    await writeDurably(config.file, config.merged.text, mode);
+    say(`${config.merged.action === "add" ? "added the app to" : "wrote"} ${config.file}`);
+    checkInterrupted();
+
+    // The first release: the checkout's commit, deployed as every later one will be.
+    const app = selectApp(await loadConfig(config.file), plan.name);
+    const result = await syncApp(app, {
+      ref: plan.checkout.head,
+      watcher,
+      interruption,
+      trigger: "adopt",
+    });
+    undos.push({
+      what: "lift the start hold",
+      run: () => rm(holdPaths(app).marker, { force: true }),
+    });
+    if (result.outcome !== "deployed") {
+      throw new Error(`the first release did not deploy: ${result.message ?? result.outcome}`);
+    }
+    return { adopted: true, restoreFailures: [] };
+  } catch (error) {
+    const message = (error as Error).message;
+    say(`adoption failed: ${message}; putting the host back`);
+    const restoreFailures: string[] = [];
+    // The app is stopped (a failed first deploy leaves it so) before its files move back.
+    await unitAction("stop", plan.service).catch(() => undefined);
+    for (const undo of undos.reverse()) {
+      try {
+        await undo.run();
+        if (undo.what.startsWith("put the unit")) await daemonReload();
+      } catch (failure) {
+        restoreFailures.push(`${undo.what}: ${(failure as Error).message}`);
+      }
+    }
+    return { adopted: false, message, restoreFailures };
+  }
+}
+
+// Each SQLite file the adoption copied whole into shared/, copied back over the checkout's by the online
+// backup API (as the app user, the app stopped). One never copied is left as it is.
+async function copyDatabasesBack(
+  plan: AdoptPlan,
+  shared: string,
+  // Only whole copies: one cut short by a failure is never copied over the original.
+  copied: Set<string>,
+  asUser: { uid: number; gid: number; cleanEnv: boolean; env: Record<string, string> },
+): Promise<void> {
+  for (const entry of plan.data.filter((d) => d.kind === "sqlite" && copied.has(d.path))) {
+    const copy = path.join(shared, entry.path);
+    if (!(await lstat(copy).catch(() => undefined))?.isFile()) continue;
+    const original = path.join(plan.aside, entry.path);
+    await run("sqlite3", ["-batch", "-bail", original, `.restore '${copy.replace(/'/g, "''")}'`], {
+      ...asUser,
+      timeoutMs: 30 * 60_000,
+    });
+  }
+}
+
+async function snapshot(file: string): Promise<string | undefined> {
+  return readFile(file, "utf8").catch(() => undefined);
+}
+
+// Put files back as they were: the old bytes, or no file (and no drop-in directory left empty
+// that was not there).
+async function restoreFiles(files: string[], before: (string | undefined)[]): Promise<void> {
+  for (const [i, file] of files.entries()) {
+    const old = before[i];
+    if (old === undefined) {
+      await rm(file, { force: true });
+      const dir = path.dirname(file);
+      if ((await readdir(dir).catch(() => ["?"])).length === 0) await rmdir(dir);
+    } else {
+      await writeDurably(file, old);
+    }
+  }
+}
+
+async function restoreConfig(
+  config: { file: string; merged: MergedConfig },
+  mode: number,
+): Promise<void> {
+  if (config.merged.before === undefined) await rm(config.file, { force: true });
+  else await writeDurably(config.file, config.merged.before, mode);
+}
+
+// Remove the layout the adoption made (root's directory, the app user's files inside): through a
+// pinned parent, never following a link.
+async function removeDir(dir: string): Promise<void> {
+  const found = await lstat(dir).catch(() => undefined);
+  if (!found) return;
+  await withPinnedDir(path.dirname(dir), (parent) => removeTree(parent, path.basename(dir)));
+}

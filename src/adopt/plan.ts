@@ -1,0 +1,393 @@
+// `agent adopt`, part 1: read how the app runs today (its unit, its checkout, its remote, its
+// health answer) and decide everything the adoption will do, changing nothing. A refusal names
+// the reason; the plan is what `--dry-run` prints and what execute.ts carries out.
+import { lstat, mkdtemp, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { askOnce } from "../check/version-probe.js";
+import { STATE_DIR } from "../config/paths.js";
+import type { HealthConfig } from "../config/schema.js";
+import { readSmallPath } from "../fs/bounded-read.js";
+import { withPinnedDir } from "../fs/pinned-dir.js";
+import { removeTree } from "../fs/remove-tree.js";
+import { ensureBareRepo } from "../git/bare-repo.js";
+import { fetchWithDeadline } from "../git/fetch.js";
+import { branchNameProblem } from "../git/ref-name.js";
+import { countCommitsBetween, hasCommit, isAncestor, resolveCommit } from "../git/revisions.js";
+import { releaseName } from "../release/layout.js";
+import { nameOfId } from "../system/accounts.js";
+import { run } from "../system/run.js";
+import { showUnit } from "../system/systemd.js";
+import { type CheckoutFacts, type DataEntry, readCheckout } from "./checkout.js";
+import {
+  baseUrlFromBind,
+  environmentLine,
+  execStartLine,
+  gunicornSettings,
+  parseExecStartJson,
+  parseUnitShow,
+  readGunicornArgv,
+  readGunicornConfig,
+  rewritePathPrefix,
+  type UnitFacts,
+  unitObjectPath,
+} from "./unit-reading.js";
+
+export interface AdoptOptions {
+  service: string;
+  repo: string;
+  branch?: string;
+  health?: string;
+  workers?: number;
+  configFile: string;
+}
+
+export interface DropIn {
+  path: string;
+  text: string;
+}
+
+export interface AdoptPlan {
+  name: string;
+  service: string;
+  // The app directory: today the checkout, after the adoption the agent's layout.
+  dir: string;
+  // Where the checkout is kept, whole, once the layout takes its place.
+  aside: string;
+  user: string;
+  group: string;
+  checkout: CheckoutFacts;
+  url: string;
+  branch: string;
+  // Commits the branch has beyond the checkout's (the next sync deploys them).
+  behind: number;
+  workers: number;
+  workersFrom: string;
+  healthUrl: string;
+  database?: { from: string; to: string; mode: number };
+  data: DataEntry[];
+  linked: string[];
+  unitDropIn: DropIn;
+  agentDropIns: DropIn[];
+  entry: Record<string, unknown>;
+  notes: string[];
+}
+
+// An adoption that cannot go ahead; nothing was changed.
+export class AdoptRefusal extends Error {
+  override name = "AdoptRefusal";
+}
+
+export const UNIT_DROP_IN = "deploy-agent-adopt.conf";
+const AGENT_UNITS = ["deploy-agent.service", "deploy-agent-sync.service"];
+
+export async function planAdoption(options: AdoptOptions): Promise<AdoptPlan> {
+  const service = options.service.endsWith(".service")
+    ? options.service
+    : `${options.service}.service`;
+  const name = service.slice(0, -".service".length);
+  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name)) {
+    throw new AdoptRefusal(
+      `${service}: the app would be named "${name}", which is not a valid app name`,
+    );
+  }
+  const unit = parseUnitShow(
+    Object.entries(
+      await showUnit(service, [
+        "LoadState",
+        "ActiveState",
+        "FragmentPath",
+        "WorkingDirectory",
+        "User",
+        "Group",
+        "ExecStart",
+        "Environment",
+        "EnvironmentFiles",
+      ]),
+    )
+      .map(([key, value]) => `${key}=${value}`)
+      .join("\n"),
+  );
+  if (unit.loadState !== "loaded") throw new AdoptRefusal(`no unit ${service} on this host`);
+  // `systemctl show` joins argv with spaces; D-Bus gives it exactly.
+  const exact = await run(
+    "busctl",
+    [
+      "--json=short",
+      "get-property",
+      "org.freedesktop.systemd1",
+      unitObjectPath(service),
+      "org.freedesktop.systemd1.Service",
+      "ExecStart",
+    ],
+    { reject: false, timeoutMs: 10_000 },
+  );
+  if (exact.exitCode === 0) unit.execStart = parseExecStartJson(exact.stdout).map((c) => c.argv);
+  const dir = unit.workingDirectory;
+  if (!dir || !path.isAbsolute(dir) || dir === "/") {
+    throw new AdoptRefusal(`${service} sets no WorkingDirectory: where its checkout is is unknown`);
+  }
+  if (!unit.user || unit.user === "root" || unit.user === "0") {
+    throw new AdoptRefusal(
+      `${service} runs as root: set User= (the account the app runs as) before adopting it`,
+    );
+  }
+  const checkout = await readCheckout(dir).catch((error: Error) => {
+    throw new AdoptRefusal(error.message);
+  });
+  if (checkout.dirty.length > 0) {
+    const listed = checkout.dirty.slice(0, 20).join(", ");
+    const more = checkout.dirty.length > 20 ? ` and ${checkout.dirty.length - 20} more` : "";
+    throw new AdoptRefusal(
+      `${dir} has changes to tracked files (${listed}${more}): commit and push them, or discard them, first`,
+    );
+  }
+  const group = unit.group || (await nameOfId("group", checkout.owner.gid));
+  const { workers, workersFrom, bind } = await workerCount(unit, dir, options.workers);
+  const branch = options.branch ?? checkout.branch ?? "main";
+  const branchProblem = branchNameProblem(branch);
+  if (branchProblem) throw new AdoptRefusal(`--branch ${branch}: ${branchProblem}`);
+  const behind = await remoteHasCommit(options.repo, branch, checkout.head);
+  const healthUrl = await healthUrlOf(bind, options.health);
+
+  const aside = `${dir}.pre-adopt-${releaseName(checkout.head).split("-")[0]}`;
+  const shared = path.join(dir, "shared");
+  const sqlite = checkout.data.filter((d) => d.kind === "sqlite");
+  const notes: string[] = [];
+  let database: AdoptPlan["database"];
+  if (sqlite[0]) {
+    const from = path.join(dir, sqlite[0].path);
+    const stats = await lstat(from);
+    database = { from, to: path.join(shared, sqlite[0].path), mode: stats.mode & 0o777 };
+    if (sqlite.length > 1) {
+      notes.push(
+        `${sqlite.length} SQLite files: ${sqlite[0].path} is database.path (backed up on each deploy), the others are copied and linked`,
+      );
+    }
+  }
+  const linked = checkout.data.map((d) => d.path);
+  const hooks = installHooks(checkout, notes);
+  const entry: Record<string, unknown> = {
+    dir,
+    service,
+    user: unit.user,
+    group,
+    repo: { url: options.repo, branch },
+    ...(linked.length > 0 ? { linked } : {}),
+    ...(hooks ? { hooks } : {}),
+    ...(database
+      ? { database: { path: database.to, mode: database.mode.toString(8).padStart(3, "0") } }
+      : {}),
+    processes: { master: 1, workers },
+    health: { url: healthUrl },
+  };
+  const unitDropIn: DropIn = {
+    path: path.join("/etc/systemd/system", `${service}.d`, UNIT_DROP_IN),
+    text: unitDropInText(unit, dir),
+  };
+  const agentDropIns = insideSrv(dir)
+    ? []
+    : AGENT_UNITS.map((agentUnit) => ({
+        path: path.join("/etc/systemd/system", `${agentUnit}.d`, `adopt-${name}.conf`),
+        text: [
+          `# Written by \`agent adopt ${service}\`: the agent's units may write the app's directory`,
+          "# (outside /srv, which their sandbox leaves writable).",
+          "[Service]",
+          `ReadWritePaths=-${dir}`,
+          "",
+        ].join("\n"),
+      }));
+  if (unit.activeState !== "active") {
+    notes.push(
+      `${service} is ${unit.activeState || "not active"} now; it is started on the new layout`,
+    );
+  }
+  return {
+    name,
+    service,
+    dir,
+    aside,
+    user: unit.user,
+    group,
+    checkout,
+    url: options.repo,
+    branch,
+    behind,
+    workers,
+    workersFrom,
+    healthUrl,
+    ...(database ? { database } : {}),
+    data: checkout.data,
+    linked,
+    unitDropIn,
+    agentDropIns,
+    entry,
+    notes,
+  };
+}
+
+function insideSrv(dir: string): boolean {
+  return dir.startsWith("/srv/");
+}
+
+// gunicorn's worker count, from its command line, its config file or WEB_CONCURRENCY; --workers
+// on our command line for an app that is not gunicorn (or to override what was read).
+async function workerCount(
+  unit: UnitFacts,
+  dir: string,
+  given: number | undefined,
+): Promise<{ workers: number; workersFrom: string; bind: string[] }> {
+  if (unit.execStart.length !== 1) {
+    throw new AdoptRefusal(
+      `the unit has ${unit.execStart.length} ExecStart= lines: one command (the app's server) is expected`,
+    );
+  }
+  const argv = unit.execStart[0] as string[];
+  const facts = readGunicornArgv(argv, unit.environment);
+  if (!facts.gunicorn && given === undefined) {
+    throw new AdoptRefusal(
+      `${argv[0] ?? "ExecStart"} is not gunicorn: say how many worker processes it runs with --workers N`,
+    );
+  }
+  // gunicorn reads ./gunicorn.conf.py when no -c names a file; "python:module" is not a file.
+  const named = facts.configFile?.replace(/^file:/, "") ?? "gunicorn.conf.py";
+  let config: ReturnType<typeof readGunicornConfig> | undefined;
+  if (facts.gunicorn && !named.startsWith("python:")) {
+    const text = await readSmallPath(path.resolve(dir, named), 64 * 1024).catch(() => undefined);
+    if (text) config = readGunicornConfig(text.toString("utf8"));
+  }
+  const settings = gunicornSettings(facts, config, unit.environment);
+  if (given !== undefined) return { workers: given, workersFrom: "--workers", bind: settings.bind };
+  return {
+    workers: settings.workers,
+    workersFrom: `gunicorn ${settings.workersFrom}`,
+    bind: settings.bind,
+  };
+}
+
+// Whether the remote has the checkout's commit; how far its branch is ahead of it. Fetched into a
+// scratch repository of root's, removed afterwards.
+async function remoteHasCommit(url: string, branch: string, head: string): Promise<number> {
+  const scratch = await mkdtemp(path.join(await scratchParent(), "adopt-"));
+  try {
+    const repo = path.join(scratch, "repo");
+    await ensureBareRepo(repo);
+    await fetchWithDeadline(repo, url, ["+refs/heads/*:refs/heads/*"], {
+      timeoutMs: 120_000,
+    }).catch((error: Error) => {
+      throw new AdoptRefusal(error.message);
+    });
+    const tip = await resolveCommit(repo, `refs/heads/${branch}`);
+    if (!tip) throw new AdoptRefusal(`${url} has no branch ${branch}`);
+    if (!(await hasCommit(repo, head))) {
+      throw new AdoptRefusal(
+        `${url} does not have the checkout's commit ${head.slice(0, 12)}: push it first (the agent deploys only what the remote has)`,
+      );
+    }
+    if (!(await isAncestor(repo, head, tip))) {
+      throw new AdoptRefusal(
+        `the checkout's commit ${head.slice(0, 12)} is not in the history of ${branch} on ${url}: the next sync would replace it with an unrelated commit; name the branch it is on with --branch`,
+      );
+    }
+    return await countCommitsBetween(repo, head, tip);
+  } finally {
+    await withPinnedDir(path.dirname(scratch), (parent) =>
+      removeTree(parent, path.basename(scratch)),
+    ).catch(() => undefined);
+  }
+}
+
+// Root's own directory for the scratch repository: the state directory when it exists.
+async function scratchParent(): Promise<string> {
+  return (await stat(STATE_DIR).then(
+    (s) => s.isDirectory(),
+    () => false,
+  ))
+    ? STATE_DIR
+    : os.tmpdir();
+}
+
+// The health URL: --health, or the bind address with /health (or / when /health is not there).
+// It must answer now, with a JSON field "version" the agent can compare with the release.
+async function healthUrlOf(bind: string[], given: string | undefined): Promise<string> {
+  const candidates: string[] = [];
+  if (given) {
+    if (!/^https?:\/\/\S+$/.test(given)) {
+      throw new AdoptRefusal(`--health ${given}: expected an http:// or https:// URL`);
+    }
+    candidates.push(given);
+  } else {
+    const base = baseUrlFromBind(bind);
+    if (!base) {
+      throw new AdoptRefusal(
+        `the app binds ${bind.join(", ")}, no TCP address the agent can reach: give --health URL`,
+      );
+    }
+    candidates.push(`${base}/health`, `${base}/`);
+  }
+  const tried: string[] = [];
+  for (const url of candidates) {
+    const health = {
+      url,
+      timeout: 5_000,
+      version_field: "version",
+      pid_field: "pid",
+    } as HealthConfig;
+    const answer = await askOnce(health);
+    if (answer.error) {
+      tried.push(`${url}: ${answer.error}`);
+      continue;
+    }
+    if (answer.version === null) {
+      tried.push(
+        `${url} answers without a JSON field "version" (the agent proves each deploy by it: serve the release's REVISION there)`,
+      );
+      continue;
+    }
+    return url;
+  }
+  throw new AdoptRefusal(`no health URL to verify the app by: ${tried.join("; ")}`);
+}
+
+// The install hook that rebuilds what the checkout built in place: its virtualenv, from
+// requirements.txt, once per content of requirements.txt.
+function installHooks(
+  checkout: CheckoutFacts,
+  notes: string[],
+): Record<string, unknown> | undefined {
+  const venv = checkout.venv;
+  if (!venv) return undefined;
+  const create = `python3 -m venv${venv.systemSitePackages ? " --system-site-packages" : ""} ${venv.path}`;
+  if (!checkout.requirements) {
+    notes.push(
+      `${venv.path} is a virtualenv but requirements.txt is not tracked: the hook creates an empty one; write hooks.install to fill it`,
+    );
+    return { install: create };
+  }
+  return {
+    install: `${create} && ${venv.path}/bin/pip install --disable-pip-version-check -q -r requirements.txt`,
+    install_cache: { key: ["requirements.txt"], path: venv.path },
+  };
+}
+
+// The app's unit, pointed at the live release: WorkingDirectory, and every path of the checkout
+// its command line, environment and environment files name, moved under current/.
+function unitDropInText(unit: UnitFacts, dir: string): string {
+  const current = path.join(dir, "current");
+  const lines = [
+    "# Written by `agent adopt`: the app runs from the live release the agent deploys.",
+    "[Service]",
+    `WorkingDirectory=${current}`,
+  ];
+  const argv = (unit.execStart[0] ?? []).map((arg) => rewritePathPrefix(arg, dir, current));
+  lines.push("ExecStart=", `ExecStart=${execStartLine(argv)}`);
+  for (const [key, value] of Object.entries(unit.environment)) {
+    const moved = rewritePathPrefix(value, dir, current);
+    if (moved !== value) lines.push(`Environment=${environmentLine(key, moved)}`);
+  }
+  const files = unit.environmentFiles.map((f) => rewritePathPrefix(f, dir, current));
+  if (files.some((f, i) => f !== unit.environmentFiles[i])) {
+    lines.push("EnvironmentFile=", ...files.map((f) => `EnvironmentFile=${f}`));
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,254 @@
+// `agent adopt` on a real machine: an app run as the seed teams run theirs (an in-place checkout in
+// /opt, the SQLite DB, .env, uploads and a venv inside it, a unit whose WorkingDirectory is the
+// checkout and whose command runs the venv's gunicorn), taken over while a client writes. Refusals
+// and a failing adoption leave the host byte-for-byte as it was; the adoption keeps every answered
+// write, the next push deploys, and the checkout is still there.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { bootMachine, type Machine } from "../machine/machine.js";
+import { pushCommit, SAMPLE_APP_GUEST, startWriter, waitForHealth } from "../machine/sample-app.js";
+import { GIT } from "../machine/shop-layout.js";
+import { agent, explain, sh, skipUnlessRoot } from "./sync-helpers.js";
+
+const APP = "/opt/datacharted-app";
+const REMOTE = "/srv/git/datacharted.git";
+const UNIT = "datacharted.service";
+const CONFIG = "/etc/deploy-agent/agent.yaml";
+
+const UNIT_TEXT = `[Unit]
+Description=datacharted (as it runs before the agent)
+
+[Service]
+User=www-data
+Group=www-data
+WorkingDirectory=${APP}
+Environment=DB_PATH=${APP}/app_dev.db
+Environment=PYTHONUNBUFFERED=1
+ExecStart=${APP}/venv/bin/python -m gunicorn --workers 3 --bind 127.0.0.1:8000 app:app
+KillMode=mixed
+TimeoutStopSec=20
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+// The remote and the checkout, as a team has them: cloned by hand, venv and data inside.
+const SETUP = `set -euo pipefail
+work=$(mktemp -d)
+cp -a ${SAMPLE_APP_GUEST}/. "$work"/
+rm -rf "$work"/__pycache__ "$work"/instance "$work"/.env "$work"/REVISION "$work"/.git
+printf 'venv/\\n*.db\\n*.db-wal\\n*.db-shm\\n.env\\n__pycache__/\\nuploads/\\n' > "$work/.gitignore"
+mkdir -p "$(dirname ${REMOTE})"
+git init -q --bare -b main ${REMOTE}
+(cd "$work" && ${GIT} init -q -b main && ${GIT} add -A && ${GIT} commit -q -m "datacharted" && ${GIT} push -q ${REMOTE} main)
+rm -rf "$work"
+git clone -q ${REMOTE} ${APP}
+chown -R www-data:www-data ${APP}
+cd ${APP}
+runuser -u www-data -- python3 -m venv --system-site-packages venv
+runuser -u www-data -- env DB_PATH=${APP}/app_dev.db python3 migrate.py
+runuser -u www-data -- python3 -c 'import sqlite3; sqlite3.connect("app_dev.db").execute("PRAGMA journal_mode=WAL")'
+chmod 664 app_dev.db
+runuser -u www-data -- sh -c 'umask 077; echo SECRET_KEY=datacharted-secret > .env'
+runuser -u www-data -- sh -c 'mkdir uploads && echo picture > uploads/cat.txt'
+runuser -u www-data -- python3 -c 'import app' >/dev/null
+rm -f ${CONFIG}
+`;
+
+// What must not change when an adoption is refused or fails: every file of the checkout but the
+// live DB (the app writes it throughout; its rows are checked separately), the units and their
+// drop-ins, the agent's config; with owners and modes.
+const FINGERPRINT = `set -euo pipefail
+cd ${APP}
+{ find . -path ./app_dev.db -prune -o -path './app_dev.db-*' -prune -o -path ./venv -prune -o -path '*/__pycache__' -prune -o -printf '%p %y %m %u:%g\\n' 2>/dev/null || true; } | sort
+{ find . -type f ! -name 'app_dev.db*' ! -path './venv/*' ! -path '*/__pycache__/*' -exec sha256sum {} + 2>/dev/null || true; } | sort
+ls -d /opt/* | sort
+find /etc/systemd/system -name '*.conf' -o -name '*.service' | sort | xargs -r sha256sum
+[ -e ${CONFIG} ] && sha256sum ${CONFIG} || echo "no ${CONFIG}"
+`;
+
+describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot }, () => {
+  let machine: Machine;
+  let head = "";
+
+  before(async () => {
+    machine = await bootMachine({ name: "adopt" });
+    await sh(machine, SETUP, { timeoutMs: 120_000 });
+    head = await sh(machine, `git --git-dir=${REMOTE} rev-parse main`);
+    await machine.writeFile(`/etc/systemd/system/${UNIT}`, UNIT_TEXT, 0o644);
+    await sh(machine, `systemctl daemon-reload && systemctl enable --now ${UNIT}`);
+    await waitForHealth(machine, "unknown");
+  });
+  after(async () => {
+    await machine?.destroy();
+  });
+
+  const fingerprint = () => sh(machine, FINGERPRINT);
+  // A writer a failed case left running would hold the unit's name.
+  const writerStarted = async (ratePerSec: number) => {
+    await machine.exec(["systemctl", "stop", "shop-writer.service"]);
+    return startWriter(machine, { ratePerSec });
+  };
+  const adopt = (...args: string[]) =>
+    agent(machine, ["adopt", UNIT, "--repo", REMOTE, ...args], { timeoutMs: 300_000 });
+
+  test("refusals name the reason and change nothing", async () => {
+    const was = await fingerprint();
+    const refused = async (run: Awaited<ReturnType<typeof adopt>>, reason: RegExp) => {
+      assert.equal(run.code, 1, explain(run));
+      assert.match(run.stderr, reason, explain(run));
+      assert.match(run.stderr, /Nothing was changed/, explain(run));
+      assert.equal(await fingerprint(), was);
+    };
+    const none = await agent(machine, ["adopt", "nosuch.service", "--repo", REMOTE]);
+    await refused(none, /no unit nosuch\.service/);
+
+    await sh(machine, `cd ${APP} && runuser -u www-data -- sh -c 'echo "# local fix" >> app.py'`);
+    const dirtyWas = await fingerprint();
+    const dirty = await adopt();
+    assert.equal(dirty.code, 1, explain(dirty));
+    assert.match(dirty.stderr, /changes to tracked files \(app\.py\)/, explain(dirty));
+    assert.equal(await fingerprint(), dirtyWas);
+    await sh(machine, `cd ${APP} && runuser -u www-data -- git checkout -q -- app.py`);
+
+    await sh(
+      machine,
+      `cd ${APP} && runuser -u www-data -- ${GIT} commit -q --allow-empty -m "never pushed"`,
+    );
+    const unpushedWas = await fingerprint();
+    const unpushed = await adopt();
+    assert.equal(unpushed.code, 1, explain(unpushed));
+    assert.match(
+      unpushed.stderr,
+      /does not have the checkout's commit [0-9a-f]{12}/,
+      explain(unpushed),
+    );
+    assert.equal(await fingerprint(), unpushedWas);
+    await sh(machine, `cd ${APP} && runuser -u www-data -- git reset -q --hard ${head}`);
+
+    // A unit that is not gunicorn: its worker count must be given.
+    await machine.writeFile(
+      "/etc/systemd/system/plain.service",
+      `[Service]\nUser=www-data\nWorkingDirectory=${APP}\nExecStart=/usr/bin/python3 -m http.server 8111\n`,
+      0o644,
+    );
+    await sh(machine, "systemctl daemon-reload");
+    const plainWas = await fingerprint();
+    const plain = await agent(machine, ["adopt", "plain.service", "--repo", REMOTE]);
+    assert.equal(plain.code, 1, explain(plain));
+    assert.match(
+      plain.stderr,
+      /is not gunicorn: say how many worker processes it runs with --workers N/,
+    );
+    assert.equal(await fingerprint(), plainWas);
+    await sh(machine, "rm /etc/systemd/system/plain.service && systemctl daemon-reload");
+
+    // An app the config already has.
+    await machine.writeFile(
+      CONFIG,
+      `apps:\n  datacharted:\n    dir: /srv/other\n    service: other.service\n    repo: { url: ${REMOTE} }\n`,
+      0o640,
+    );
+    const configuredWas = await fingerprint();
+    const configured = await adopt();
+    assert.equal(configured.code, 1, explain(configured));
+    assert.match(configured.stderr, /app "datacharted" is already in/);
+    assert.equal(await fingerprint(), configuredWas);
+    await sh(machine, `rm ${CONFIG}`);
+  });
+
+  test("--dry-run prints the plan and changes no file", async () => {
+    const was = await fingerprint();
+    const run = await adopt("--dry-run");
+    assert.equal(run.code, 0, explain(run));
+    for (const expected of [
+      /1 master \+ 3 workers \(gunicorn --workers\)/,
+      /app_dev\.db -> shared\/app_dev\.db \(SQLite, online backup/,
+      /\.env -> shared\/\.env \(env\)/,
+      /uploads -> shared\/uploads \(directory\)/,
+      /rebuilt: +__pycache__, venv/,
+      new RegExp(`WorkingDirectory=${APP}/current`),
+      new RegExp(`ExecStart=${APP}/current/venv/bin/python -m gunicorn`),
+      new RegExp(`Environment=DB_PATH=${APP}/current/app_dev.db`),
+      /ReadWritePaths=-\/opt\/datacharted-app/,
+      /install_cache:/,
+      /dry run: nothing was changed/,
+    ]) {
+      assert.match(run.stdout, expected, explain(run));
+    }
+    assert.equal(await fingerprint(), was);
+  });
+
+  test("an adoption that does not verify puts the host back as it was", async () => {
+    const writer = await writerStarted(10);
+    const was = await fingerprint();
+    // 5 workers expected, 3 run: the first release fails verify.
+    const run = await adopt("--workers", "5");
+    assert.equal(run.code, 1, explain(run));
+    assert.match(run.stderr, /The host is as it was/, explain(run));
+    assert.equal(await fingerprint(), was);
+    const cwd = await sh(machine, `readlink /proc/$(systemctl show -P MainPID ${UNIT})/cwd`);
+    assert.equal(cwd, APP);
+    await waitForHealth(machine, "unknown");
+    const report = await writer.stop();
+    assert.ok(report.count > 0);
+    const ids = await appRows(`${APP}/app_dev.db`);
+    assert.deepEqual(
+      report.ids.filter((id) => !ids.has(id)),
+      [],
+    );
+  });
+
+  test("adopted while a client writes: every answered write kept, check ok, the next push deploys", async () => {
+    const writer = await writerStarted(20);
+    const run = await adopt();
+    assert.equal(run.code, 0, explain(run));
+    const aside = /kept, untouched, in (\S+)\./.exec(run.stdout)?.[1] ?? "";
+    assert.match(aside, /^\/opt\/datacharted-app\.pre-adopt-\d{8}T\d{6}Z$/, run.stdout);
+    await waitForHealth(machine, head);
+    const report = await writer.stop();
+    assert.ok(report.count > 0);
+    const ids = await appRows(`${APP}/shared/app_dev.db`);
+    assert.deepEqual(
+      report.ids.filter((id) => !ids.has(id)),
+      [],
+      "acknowledged writes lost",
+    );
+    // .env and uploads came along; the checkout is still there, whole.
+    assert.equal(await sh(machine, `cat ${APP}/current/.env`), "SECRET_KEY=datacharted-secret");
+    assert.equal(await sh(machine, `stat -c '%a %U' ${APP}/shared/.env`), "600 www-data");
+    assert.equal(await sh(machine, `cat ${APP}/current/uploads/cat.txt`), "picture");
+    assert.equal(
+      await sh(machine, `cd ${aside} && runuser -u www-data -- git status --porcelain`),
+      "",
+    );
+    assert.equal(await sh(machine, `cat ${aside}/.env`), "SECRET_KEY=datacharted-secret");
+    // The agent's units may write there.
+    assert.match(
+      await sh(machine, "cat /etc/systemd/system/deploy-agent.service.d/adopt-datacharted.conf"),
+      /ReadWritePaths=-\/opt\/datacharted-app/,
+    );
+    const check = await agent(machine, ["check", "datacharted", "--json"]);
+    assert.equal(check.code, 0, explain(check));
+    const checks = JSON.parse(check.stdout) as { checks: { name: string; summary: string }[] };
+    const processes = checks.checks.find((c) => c.name === "processes");
+    assert.match(processes?.summary ?? "", /1 master \+ 3 workers/, check.stdout);
+
+    const next = await pushCommit(machine, {
+      remote: REMOTE,
+      message: "after adoption",
+      files: { "CHANGES.txt": "after adoption\n" },
+    });
+    const sync = await agent(machine, ["sync", "datacharted"]);
+    assert.equal(sync.code, 0, explain(sync));
+    await waitForHealth(machine, next);
+    assert.equal(await sh(machine, `ls ${APP}/releases | wc -l`), "2");
+  });
+
+  async function appRows(db: string): Promise<Set<number>> {
+    const py = `import sqlite3, sys
+for (i,) in sqlite3.connect(sys.argv[1], timeout=10).execute("SELECT id FROM orders"): print(i)`;
+    const out = await sh(machine, `/usr/bin/python3 -c '${py}' ${db}`);
+    return new Set(out.split("\n").filter(Boolean).map(Number));
+  }
+});
