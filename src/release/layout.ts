@@ -193,7 +193,7 @@ async function releaseLinkTarget(layout: AppLayout, link: string): Promise<strin
 export type TargetPlace =
   | { kind: "release"; name: string }
   // Not directly inside releases/: elsewhere, releases/ itself, or deeper inside a release.
-  | { kind: "outside" | "deeper"; dir: string }
+  | { kind: "outside" | "deeper" }
   // Directly inside releases/, but not named as a release.
   | { kind: "not-a-name"; name: string }
   // A `..` after a directory name (see below).
@@ -210,7 +210,7 @@ export function placeOfTarget(layout: AppLayout, from: string, target: string): 
   const releases = path.resolve(layout.releases);
   const dir = path.resolve(from, target);
   if (path.dirname(dir) !== releases) {
-    return { kind: dir.startsWith(`${releases}/`) ? "deeper" : "outside", dir };
+    return { kind: dir.startsWith(`${releases}/`) ? "deeper" : "outside" };
   }
   const name = path.basename(dir);
   return isReleaseName(name) ? { kind: "release", name } : { kind: "not-a-name", name };
