@@ -7,9 +7,11 @@ import { withPinnedDir } from "../fs/pinned-dir.js";
 import { printable } from "../output/sanitize.js";
 import {
   type AppLayout,
-  RELEASE_NAME,
+  placeOfTarget,
   readRevisionFile,
   readRevisionRecord,
+  releaseCommitPrefix,
+  type TargetPlace,
 } from "../release/layout.js";
 import type { Check, CheckOutcome } from "./types.js";
 
@@ -18,9 +20,10 @@ export const releaseCheck: Check = {
   run: (ctx) => inspectRelease(ctx.app, ctx.layout),
 };
 
-// Follow `current` and confirm it names a whole release: releases/<stamp>-<sha12>, with a
-// REVISION and every linked shared path in place. Everything in a release is the app user's, so
-// it is read without following links and within bounds (see readRevision).
+// Follow `current` and confirm it names a whole release: releases/<stamp>-<sha12> (or
+// Capistrano's releases/<YYYYmmddHHMMSS>), with a REVISION and every linked shared path in
+// place. Everything in a release is the app user's, so it is read without following links and
+// within bounds (see readRevision).
 export async function inspectRelease(app: AppConfig, layout: AppLayout): Promise<CheckOutcome> {
   const critical = (summary: string, details: Record<string, unknown> = {}): CheckOutcome => ({
     status: "critical",
@@ -31,15 +34,14 @@ export async function inspectRelease(app: AppConfig, layout: AppLayout): Promise
   if (!link) return critical(`${layout.current} is missing: no release is live`);
   if (!link.isSymbolicLink()) return critical(`${layout.current} is not a symlink`);
   const target = await withPinnedDir(layout.dir, (dir) => readlink(dir.at("current")));
-  const dir = path.resolve(path.dirname(layout.current), target);
-  const name = path.basename(dir);
-  const details: Record<string, unknown> = { target, release: name };
-  if (path.dirname(dir) !== layout.releases || !RELEASE_NAME.test(name)) {
-    return critical(
-      `current points at ${printable(target, 200)}, not at a release in ${layout.releases}`,
-      details,
-    );
+  const place = placeOfTarget(layout, path.dirname(layout.current), target);
+  if (place.kind !== "release") {
+    const details = { target, release: "name" in place ? place.name : null };
+    return critical(`current points at ${notARelease(layout, target, place)}`, details);
   }
+  const { name } = place;
+  const dir = path.join(layout.releases, name);
+  const details: Record<string, unknown> = { target, release: name };
   const found = await lstat(dir).catch(() => undefined);
   if (!found?.isDirectory()) {
     return critical(`current points at ${name}, which does not exist`, details);
@@ -74,8 +76,9 @@ export async function inspectRelease(app: AppConfig, layout: AppLayout): Promise
     details.brokenLinks = broken;
     return critical(`release ${name} lacks linked ${broken.join(", ")}`, details);
   }
-  const sha12 = RELEASE_NAME.exec(name)?.[2] ?? "";
-  if (!revision.startsWith(sha12)) {
+  // Only the agent's names carry the commit; a Capistrano name has nothing to disagree with.
+  const sha12 = releaseCommitPrefix(name);
+  if (sha12 !== undefined && !revision.startsWith(sha12)) {
     return {
       status: "warning",
       summary: `release ${name} has REVISION ${revision.slice(0, 12)}, not its own commit`,
@@ -83,6 +86,25 @@ export async function inspectRelease(app: AppConfig, layout: AppLayout): Promise
     };
   }
   return { status: "ok", summary: name, details };
+}
+
+// Why a target is not a release, after "current points at".
+function notARelease(
+  layout: AppLayout,
+  target: string,
+  place: Exclude<TargetPlace, { kind: "release" }>,
+): string {
+  const shown = printable(target, 200);
+  switch (place.kind) {
+    case "outside":
+      return `${shown}, which is not inside ${layout.releases}`;
+    case "deeper":
+      return `${shown}, which is not directly inside ${layout.releases}`;
+    case "climbs":
+      return `${shown}, whose ".." after a directory name goes wherever a symlink there leads: not taken as a release`;
+    case "not-a-name":
+      return `releases/${printable(place.name, 200)}, which is not a release name (<UTC stamp>-<sha12>, or Capistrano's YYYYmmddHHMMSS)`;
+  }
 }
 
 // Whether releases/<release>/<rel> is the link into shared/ the build made, and shared/<rel>

@@ -13,7 +13,7 @@ import { replaceFileIn } from "../fs/durable.js";
 import { pinOrMakeChild } from "../fs/make-dir.js";
 import { isTrusted, type PinnedDir, pinDir, UnsafePathError } from "../fs/pinned-dir.js";
 import { swapSymlink } from "../fs/swap-symlink.js";
-import { type AppLayout, type LiveRelease, RELEASE_NAME, readReleaseLink } from "./layout.js";
+import { type AppLayout, isReleaseName, type LiveRelease, readReleaseLink } from "./layout.js";
 
 export function otherColor(color: Color): Color {
   return color === "blue" ? "green" : "blue";
@@ -32,7 +32,7 @@ export function colorEnvFile(layout: AppLayout, color: Color): string {
 // Point a color at a release, atomically (the unit started next runs it). The link is relative,
 // "../releases/<name>", so the app directory can be moved or bind-mounted and it still resolves.
 export async function pointColor(layout: AppLayout, color: Color, release: string): Promise<void> {
-  if (!RELEASE_NAME.test(release)) {
+  if (!isReleaseName(release)) {
     throw new UnsafePathError(`${JSON.stringify(release)} is not a release name`);
   }
   const target = path.relative(layout.colors, path.join(layout.releases, release));

@@ -37,8 +37,40 @@ export function appLayout(app: Pick<AppConfig, "dir">): AppLayout {
   };
 }
 
-// Release directory names are `<UTC stamp>-<sha12>`, e.g. 20261123T101500Z-3f2a1c9b0d1e.
-export const RELEASE_NAME = /^(\d{8}T\d{6}Z)-([0-9a-f]{12})$/;
+// Release directory names: the agent's `<UTC stamp>-<sha12>` (20261123T101500Z-3f2a1c9b0d1e),
+// and Capistrano's `<YYYYmmddHHMMSS>` (20240101123456), which an app deployed by Capistrano
+// brings along. Both start with the UTC time the release was made; only the agent's carry a commit.
+const AGENT_RELEASE = /^(\d{8})T(\d{6})Z-([0-9a-f]{12})$/;
+const CAPISTRANO_RELEASE = /^\d{14}$/;
+
+export function isReleaseName(name: string): boolean {
+  return AGENT_RELEASE.test(name) || CAPISTRANO_RELEASE.test(name);
+}
+
+// The sha12 an agent's release name carries; undefined for a Capistrano name (or a non-release).
+export function releaseCommitPrefix(name: string): string | undefined {
+  return AGENT_RELEASE.exec(name)?.[3];
+}
+
+// A release's UTC stamp as 14 digits, YYYYmmddHHMMSS.
+function releaseStamp(name: string): string {
+  const agent = AGENT_RELEASE.exec(name);
+  return agent ? `${agent[1]}${agent[2]}` : name;
+}
+
+// Deploy order: by UTC stamp, then by name (two releases in one second). Plain string order is
+// wrong across the two forms: 'T' sorts after every digit, so 20261123T090000Z-… would come
+// after 20261123100000.
+export function compareReleases(a: string, b: string): number {
+  const [x, y] = [releaseStamp(a), releaseStamp(b)];
+  if (x !== y) return x < y ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// The release names among `names`, oldest first.
+export function releasesInOrder(names: Iterable<string>): string[] {
+  return [...names].filter(isReleaseName).sort(compareReleases);
+}
 
 // A REVISION is a full commit id and nothing else; anything longer is not read at all.
 const REVISION = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -70,7 +102,8 @@ export class RevisionError extends Error {
 // branch head is live, or that no release is).
 
 // The commit of a release: the agent's record, or, for a release built before records existed
-// (or by hand), its REVISION file.
+// (or by hand, or by Capistrano, which leaves no record), its REVISION file: then the commit is
+// only the app user's word.
 export async function readRevision(layout: AppLayout, name: string): Promise<string> {
   return (await readRevisionRecord(layout, name)) ?? readRevisionFile(layout, name);
 }
@@ -80,7 +113,7 @@ export async function readRevisionRecord(
   layout: AppLayout,
   name: string,
 ): Promise<string | undefined> {
-  if (!RELEASE_NAME.test(name)) throw new RevisionError(`${name} is not a release name`);
+  if (!isReleaseName(name)) throw new RevisionError(`${name} is not a release name`);
   try {
     const text = readSmallPathSync(path.join(layout.revisions, name), REVISION_MAX_BYTES)
       .toString("utf8")
@@ -129,7 +162,7 @@ export async function removeRevisionRecords(layout: AppLayout, names: string[]):
 // without following links or blocking, a few hundred bytes at most are read, and only a hex
 // commit id is accepted.
 export async function readRevisionFile(layout: AppLayout, name: string): Promise<string> {
-  if (!RELEASE_NAME.test(name)) throw new RevisionError(`${name} is not a release name`);
+  if (!isReleaseName(name)) throw new RevisionError(`${name} is not a release name`);
   const file = path.join(layout.releases, name, "REVISION");
   const text = readSmallPathSync(file, REVISION_MAX_BYTES).toString("utf8").trim();
   if (!REVISION.test(text)) throw new RevisionError(`${file} does not hold a commit id`);
@@ -152,9 +185,35 @@ async function releaseLinkTarget(layout: AppLayout, link: string): Promise<strin
   } catch {
     return undefined;
   }
-  const dir = path.resolve(path.dirname(link), target);
+  const place = placeOfTarget(layout, path.dirname(link), target);
+  return place.kind === "release" ? place.name : undefined;
+}
+
+// Where a link's target leads, from the text alone (the link is not followed).
+export type TargetPlace =
+  | { kind: "release"; name: string }
+  // Not directly inside releases/: elsewhere, releases/ itself, or deeper inside a release.
+  | { kind: "outside" | "deeper" }
+  // Directly inside releases/, but not named as a release.
+  | { kind: "not-a-name"; name: string }
+  // A `..` after a directory name (see below).
+  | { kind: "climbs" };
+
+// What the target of a link in `from` names. path.resolve makes `//`, `/./` and a trailing slash
+// harmless, but it also takes `..` by the text, while the kernel takes it from wherever a symlink
+// led: releases/X/sub/../../Y leads out of releases/ when the app user made sub a link. So `..`
+// is taken only at the start of a relative target (colors/blue -> ../releases/X).
+export function placeOfTarget(layout: AppLayout, from: string, target: string): TargetPlace {
+  const parts = target.split("/").filter((p) => p !== "" && p !== ".");
+  const leading = path.isAbsolute(target) ? 0 : parts.findIndex((p) => p !== "..");
+  if (leading >= 0 && parts.slice(leading).includes("..")) return { kind: "climbs" };
+  const releases = path.resolve(layout.releases);
+  const dir = path.resolve(from, target);
+  if (path.dirname(dir) !== releases) {
+    return { kind: dir.startsWith(`${releases}/`) ? "deeper" : "outside" };
+  }
   const name = path.basename(dir);
-  return path.dirname(dir) === layout.releases && RELEASE_NAME.test(name) ? name : undefined;
+  return isReleaseName(name) ? { kind: "release", name } : { kind: "not-a-name", name };
 }
 
 // The release `current` points at, with its REVISION; undefined when there is none (or it is not

@@ -7,16 +7,15 @@ import { BUILDING_PREFIX } from "../steps/build.js";
 import {
   type AppLayout,
   type LiveRelease,
-  RELEASE_NAME,
   readRevision,
+  releasesInOrder,
   removeRevisionRecords,
 } from "./layout.js";
 import { chooseReleasesToPrune } from "./prune-choice.js";
 
-// Complete releases (valid names), oldest first.
+// Complete releases (valid names, the agent's or Capistrano's), oldest first.
 export async function listReleases(layout: AppLayout): Promise<string[]> {
-  const names = await readdir(layout.releases).catch(() => [] as string[]);
-  return names.filter((n) => RELEASE_NAME.test(n)).sort();
+  return releasesInOrder(await readdir(layout.releases).catch(() => [] as string[]));
 }
 
 // A release by name with its REVISION, or undefined when it is missing or has no usable REVISION.

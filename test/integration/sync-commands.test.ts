@@ -3,11 +3,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
-import { provisionShop, pushCommit, SHOP_DIR, startWriter } from "../machine/sample-app.js";
+import {
+  AGENT_CONFIG_PATH,
+  provisionShop,
+  pushCommit,
+  SHOP_DIR,
+  type ShopConfigOverrides,
+  shopConfigYaml,
+  startWriter,
+} from "../machine/sample-app.js";
 import { unitProperty } from "../machine/units.js";
+import { agentCheck, checkOf, notOk } from "./check-helpers.js";
 import {
   agent,
   assertServing,
+  currentRelease,
   explain,
   listDir,
   migrationFiles,
@@ -41,6 +51,8 @@ interface HistoryJson {
   }[];
 }
 
+const CONFIG: ShopConfigOverrides = { app: { verify: { timeout: "15s" } } };
+
 describe("rollback, restore, status, history, drift", { skip: skipUnlessRoot }, () => {
   let machine: Machine;
   let shaA = "";
@@ -49,7 +61,7 @@ describe("rollback, restore, status, history, drift", { skip: skipUnlessRoot }, 
 
   before(async () => {
     machine = await bootMachine({ name: "sync-commands" });
-    await provisionShop(machine, { config: { app: { verify: { timeout: "15s" } } } });
+    await provisionShop(machine, { config: CONFIG });
     shaA = await pushCommit(machine, {
       message: "A",
       files: migrationFiles(2, "CREATE TABLE a_table (id INTEGER);"),
@@ -239,5 +251,79 @@ describe("rollback, restore, status, history, drift", { skip: skipUnlessRoot }, 
     assert.equal(run.code, 0, explain(run));
     assert.match(run.stderr, /shop\.service hit its start limit: resetting it and starting again/);
     await assertServing(machine, shaB);
+  });
+
+  // Last: it leaves releases/ as Capistrano would have, and prunes with releases.keep = 2.
+  test("Capistrano releases (releases/YYYYmmddHHMMSS, absolute current): checked, synced from, rolled back to, pruned", async () => {
+    const cap = "20240101123456";
+    const older = ["20231201090000", "20231215090000"];
+    const capDir = `${SHOP_DIR}/releases/${cap}`;
+    const live = (await currentRelease(machine)).replace(/^releases\//, "");
+    const sha = await sh(machine, `cat ${SHOP_DIR}/releases/${live}/REVISION`);
+    // Copies of the live release as Capistrano makes them (cp -a keeps the .env link), the app
+    // user's like the agent's releases; `current` swapped to the newest atomically, absolute.
+    await sh(
+      machine,
+      `set -e
+       for r in ${[...older, cap].join(" ")}; do
+         cp -a ${SHOP_DIR}/releases/${live} ${SHOP_DIR}/releases/$r
+         printf '%s\\n' ${sha} > ${SHOP_DIR}/releases/$r/REVISION
+         chown -hR www-data:www-data ${SHOP_DIR}/releases/$r
+       done
+       ln -sfn ${capDir} ${SHOP_DIR}/current.cap
+       mv -T ${SHOP_DIR}/current.cap ${SHOP_DIR}/current
+       systemctl restart shop.service`,
+    );
+    await assertServing(machine, sha);
+    // As an app Capistrano deployed: none of the agent's releases or records.
+    await sh(
+      machine,
+      `cd ${SHOP_DIR}/releases && for r in *T*Z-*; do rm -rf "$r" "${SHOP_DIR}/.revisions/$r"; done`,
+    );
+    assert.deepEqual(await listDir(machine, `${SHOP_DIR}/releases`), [...older, cap]);
+    const { report } = await agentCheck(machine);
+    const release = checkOf(report, "release");
+    assert.equal(release.status, "ok", release.summary);
+    assert.equal(release.summary, cap);
+    assert.equal(release.details.target, capDir);
+    assert.equal(release.details.revision, sha);
+    assert.equal(checkOf(report, "health").status, "ok", notOk(report));
+
+    const keepTwo = { app: { ...CONFIG.app, releases: { keep: 2 } } };
+    await machine.writeFile(AGENT_CONFIG_PATH, shopConfigYaml(keepTwo), 0o644);
+    try {
+      const next = await pushCommit(machine, {
+        message: "after capistrano",
+        files: { "CHANGES.txt": "after capistrano\n" },
+      });
+      const sync = await agent(machine, ["sync"]);
+      assert.equal(sync.code, 0, explain(sync));
+      await assertServing(machine, next);
+      // The older Capistrano releases go; the one before the live one stays.
+      const releases = await listDir(machine, `${SHOP_DIR}/releases`);
+      assert.equal(releases.length, 2, releases.join(" "));
+      const [first, built = ""] = releases;
+      assert.equal(first, cap);
+      assert.match(built, new RegExp(`^\\d{8}T\\d{6}Z-${next.slice(0, 12)}$`));
+      assert.equal(await currentRelease(machine), `releases/${built}`);
+
+      const back = await agent(machine, ["rollback", "--to", cap]);
+      assert.equal(back.code, 0, explain(back));
+      assert.match(back.stdout, new RegExp(`rolling back to ${sha.slice(0, 12)} \\(${cap}\\)`));
+      await assertServing(machine, sha);
+      assert.equal(await currentRelease(machine), `releases/${cap}`);
+      const again = await agentCheck(machine);
+      assert.equal(checkOf(again.report, "release").summary, cap, notOk(again.report));
+
+      // The next deploy comes after `built`: the Capistrano release is pruned like any other.
+      const forward = await agent(machine, ["sync"]);
+      assert.equal(forward.code, 0, explain(forward));
+      await assertServing(machine, next);
+      const left = await listDir(machine, `${SHOP_DIR}/releases`);
+      assert.equal(left.length, 2, left.join(" "));
+      assert.ok(!left.includes(cap) && left.includes(built), left.join(" "));
+    } finally {
+      await machine.writeFile(AGENT_CONFIG_PATH, shopConfigYaml(CONFIG), 0o644);
+    }
   });
 });

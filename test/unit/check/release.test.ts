@@ -63,12 +63,96 @@ describe("release check", () => {
     assert.match(outcome.summary, /does not exist/);
   });
 
-  test("current pointing outside releases/ or at a badly named directory is critical", async () => {
-    const { app, layout, dir } = setup("elsewhere");
-    mkdirSync(path.join(dir, "releases", "tmp-build"));
+  // Point current somewhere else.
+  function repoint(layout: { current: string }, target: string) {
     rmSync(layout.current);
-    symlinkSync("releases/tmp-build", layout.current);
-    assert.match((await inspectRelease(app, layout)).summary, /not at a release/);
+    symlinkSync(target, layout.current);
+  }
+
+  test("current pointing outside releases/ is critical, and says so", async () => {
+    const { app, layout } = setup("elsewhere");
+    for (const target of ["/elsewhere/x", "../x", "shared", "releases", `/${NAME}`]) {
+      repoint(layout, target);
+      const outcome = await inspectRelease(app, layout);
+      assert.equal(outcome.status, "critical", target);
+      assert.equal(
+        outcome.summary,
+        `current points at ${target}, which is not inside ${layout.releases}`,
+      );
+    }
+  });
+
+  test("current pointing deeper inside releases/ is critical, and says so", async () => {
+    const { app, layout } = setup("deeper");
+    repoint(layout, `releases/${NAME}/static`);
+    assert.equal(
+      (await inspectRelease(app, layout)).summary,
+      `current points at releases/${NAME}/static, which is not directly inside ${layout.releases}`,
+    );
+  });
+
+  test("current pointing at a badly named directory in releases/ is critical, and says so", async () => {
+    const { app, layout, dir } = setup("badname");
+    mkdirSync(path.join(dir, "releases", "tmp-build"));
+    for (const target of ["releases/tmp-build", `${dir}/releases/tmp-build`]) {
+      repoint(layout, target);
+      const outcome = await inspectRelease(app, layout);
+      assert.equal(outcome.status, "critical");
+      assert.equal(
+        outcome.summary,
+        "current points at releases/tmp-build, which is not a release name (<UTC stamp>-<sha12>, or Capistrano's YYYYmmddHHMMSS)",
+      );
+    }
+  });
+
+  test("a `..` after a directory name is not taken as a release, even if the text says so", async () => {
+    const { app, layout, release } = setup("climbs");
+    // The release is the app user's: a link there sends the kernel's `..` elsewhere.
+    mkdirSync(path.join(base, "far", "away"), { recursive: true });
+    symlinkSync(path.join(base, "far", "away"), path.join(release, "sub"));
+    for (const target of [`releases/${NAME}/sub/../../${NAME}`, `${release}/sub/../../${NAME}`]) {
+      repoint(layout, target);
+      const outcome = await inspectRelease(app, layout);
+      assert.equal(outcome.status, "critical", target);
+      assert.match(outcome.summary, /whose "\.\." after a directory name goes wherever/);
+    }
+  });
+
+  test("an absolute current is a release however it is spelled", async () => {
+    const { app, layout } = setup("absolute");
+    const dir = path.dirname(layout.current);
+    for (const target of [
+      `${dir}/releases/${NAME}`,
+      `${dir}/releases/${NAME}/`,
+      `/${dir}//releases//${NAME}`,
+      `${dir}/./releases/./${NAME}`,
+      `../${path.basename(dir)}/releases/${NAME}`,
+    ]) {
+      repoint(layout, target);
+      const outcome = await inspectRelease(app, layout);
+      assert.equal(outcome.status, "ok", `${target}: ${outcome.summary}`);
+      assert.equal(outcome.summary, NAME);
+    }
+  });
+
+  test("a Capistrano release (YYYYmmddHHMMSS, absolute current) is ok; any commit is its own", async () => {
+    const cap = "20240101123456";
+    const { app, layout, dir } = setup("capistrano");
+    const release = path.join(dir, "releases", cap);
+    mkdirSync(release);
+    // Capistrano writes the full commit and a newline; the name carries no commit to compare.
+    writeFileSync(path.join(release, "REVISION"), `${SHA}\n`);
+    symlinkSync(path.join(dir, "shared", ".env"), path.join(release, ".env"));
+    repoint(layout, release);
+    const outcome = await inspectRelease(app, layout);
+    assert.equal(outcome.status, "ok", outcome.summary);
+    assert.equal(outcome.summary, cap);
+    assert.equal(outcome.details.revision, SHA);
+    rmSync(path.join(release, "REVISION"));
+    writeFileSync(path.join(release, "REVISION"), `${"0".repeat(40)}\n`);
+    assert.equal((await inspectRelease(app, layout)).status, "ok");
+    rmSync(path.join(release, "REVISION"));
+    assert.match((await inspectRelease(app, layout)).summary, /no REVISION: it is incomplete/);
   });
 
   test("a release without REVISION is incomplete", async () => {

@@ -30,3 +30,26 @@ test("releaseBefore: the previous release in deploy order, whatever the list ord
   assert.equal(releaseBefore([...eight].reverse(), r(5)), r(4));
   assert.equal(releaseBefore(eight, r(1)), undefined);
 });
+
+// Capistrano names (YYYYmmddHHMMSS) among the agent's: ordered by the time in the name. In plain
+// string order every agent name of a day sorts after every Capistrano name of that day.
+const cap = (hour: number) => `20261123${String(hour).padStart(2, "0")}0000`;
+const mixed = [cap(8), r(9), cap(10), r(11), cap(12)];
+
+test("mixed names: the newest `keep` by time are kept, whichever form", () => {
+  assert.deepEqual(chooseReleasesToPrune(mixed, cap(12), 2), [cap(8), r(9), cap(10)]);
+  assert.deepEqual(chooseReleasesToPrune(mixed, r(11), 2), [cap(8), r(9)]);
+});
+
+test("mixed names: the live one and the one before it are kept, across forms", () => {
+  // Live is an agent release whose predecessor is a Capistrano one, and the other way round.
+  assert.deepEqual(chooseReleasesToPrune(mixed, r(9), 1), [cap(10), r(11)]);
+  assert.deepEqual(chooseReleasesToPrune(mixed, cap(10), 1), [cap(8), r(11)]);
+});
+
+test("releaseBefore across forms", () => {
+  assert.equal(releaseBefore(mixed, r(9)), cap(8));
+  assert.equal(releaseBefore(mixed, cap(10)), r(9));
+  assert.equal(releaseBefore([...mixed].reverse(), cap(12)), r(11));
+  assert.equal(releaseBefore(mixed, cap(8)), undefined);
+});
