@@ -86,13 +86,18 @@ async function gitIn(dir: string, owner: { uid: number; gid: number }, args: str
   );
 }
 
-// Read the checkout at `dir`. Throws CheckoutError when it is not a git work tree.
-export async function readCheckout(dir: string): Promise<CheckoutFacts> {
+// Read the checkout at `dir`, running git as `owner` (the app's user, never root: a .git the app
+// user could swap would otherwise run its filters as root). Throws CheckoutError when it is not a
+// git work tree.
+export async function readCheckout(
+  dir: string,
+  owner: { uid: number; gid: number },
+): Promise<CheckoutFacts> {
   const gitDir = await lstat(path.join(dir, ".git")).catch(() => undefined);
   if (!gitDir?.isDirectory()) {
     throw new CheckoutError(`${dir} is not a git checkout (no .git directory)`);
   }
-  const owner = { uid: gitDir.uid, gid: gitDir.gid };
+  if (owner.uid === 0) throw new CheckoutError("git does not run as root in an app's checkout");
   const head = await gitIn(dir, owner, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
   const sha = head.stdout.trim();
   if (head.exitCode !== 0 || !FULL_SHA.test(sha)) {
@@ -116,6 +121,12 @@ export async function readCheckout(dir: string): Promise<CheckoutFacts> {
     if (record.length < 4) continue;
     const code = record.slice(0, 2);
     const file = record.slice(3);
+    // git runs as the app user: its output is the app user's too. Only plain relative paths.
+    if (!plainPath(file)) {
+      throw new CheckoutError(
+        `${dir} holds a path the agent will not handle: ${JSON.stringify(file).slice(0, 200)}`,
+      );
+    }
     if (code === "??" || code === "!!") loose.push(file);
     else dirty.push(file);
   }
@@ -150,6 +161,15 @@ export async function readCheckout(dir: string): Promise<CheckoutFacts> {
     .sort((a, b) => a.path.localeCompare(b.path));
   facts.rebuilt.sort();
   return facts;
+}
+
+// Relative, no empty, "." or ".." part, no control characters.
+function plainPath(file: string): boolean {
+  if (file === "" || file.startsWith("/") || /[\x00-\x1f\x7f]/.test(file)) return false;
+  return file
+    .replace(/\/+$/, "")
+    .split("/")
+    .every((part) => part !== "" && part !== "." && part !== "..");
 }
 
 interface Classified {

@@ -27,6 +27,9 @@ export interface AdoptResult {
 }
 
 interface Undo {
+  // When this one fails, the undos after it would lose data (the layout holding the only copy of
+  // what the app wrote would be removed): stop there and say where things are.
+  critical?: boolean;
   what: string;
   run: () => Promise<void>;
 }
@@ -53,7 +56,9 @@ export async function executeAdoption(
       if (interruption.signal) throw new Error(`${interruption.signal} received`);
     };
     say(`stopping ${plan.service}`);
-    undos.push({ what: `start ${plan.service}`, run: () => unitAction("start", plan.service) });
+    if (plan.wasActive) {
+      undos.push({ what: `start ${plan.service}`, run: () => unitAction("start", plan.service) });
+    }
     await unitAction("stop", plan.service);
     checkInterrupted();
 
@@ -76,6 +81,7 @@ export async function executeAdoption(
     // Undone before the checkout moves back: what the app wrote on the new layout (a release
     // that started, then failed its verify) goes back with it, so no answered write is lost.
     undos.push({
+      critical: true,
       what: "copy the DB back into the checkout",
       run: () => copyDatabasesBack(plan, shared, copied, asUser),
     });
@@ -89,7 +95,15 @@ export async function executeAdoption(
       if (entry.kind === "sqlite") {
         await run(
           "sqlite3",
-          ["-readonly", "-batch", "-bail", from, `.backup '${to.replace(/'/g, "''")}'`],
+          [
+            "-readonly",
+            "-batch",
+            "-bail",
+            "-init",
+            "/dev/null",
+            from,
+            `.backup ${shellQuoted(to)}`,
+          ],
           {
             ...asUser,
             timeoutMs: 30 * 60_000,
@@ -122,15 +136,15 @@ export async function executeAdoption(
 
     // The first release: the checkout's commit, deployed as every later one will be.
     const app = selectApp(await loadConfig(config.file), plan.name);
+    undos.push({
+      what: "lift the start hold",
+      run: () => rm(holdPaths(app).marker, { force: true }),
+    });
     const result = await syncApp(app, {
       ref: plan.checkout.head,
       watcher,
       interruption,
       trigger: "adopt",
-    });
-    undos.push({
-      what: "lift the start hold",
-      run: () => rm(holdPaths(app).marker, { force: true }),
     });
     if (result.outcome !== "deployed") {
       throw new Error(`the first release did not deploy: ${result.message ?? result.outcome}`);
@@ -148,6 +162,12 @@ export async function executeAdoption(
         if (undo.what.startsWith("put the unit")) await daemonReload();
       } catch (failure) {
         restoreFailures.push(`${undo.what}: ${(failure as Error).message}`);
+        if (undo.critical) {
+          restoreFailures.push(
+            `stopped there: ${plan.dir} (the new layout, its shared/ holding what the app wrote) and ${plan.aside} (the checkout) are both kept`,
+          );
+          break;
+        }
       }
     }
     return { adopted: false, message, restoreFailures };
@@ -167,11 +187,20 @@ async function copyDatabasesBack(
     const copy = path.join(shared, entry.path);
     if (!(await lstat(copy).catch(() => undefined))?.isFile()) continue;
     const original = path.join(plan.aside, entry.path);
-    await run("sqlite3", ["-batch", "-bail", original, `.restore '${copy.replace(/'/g, "''")}'`], {
-      ...asUser,
-      timeoutMs: 30 * 60_000,
-    });
+    await run(
+      "sqlite3",
+      ["-batch", "-bail", "-init", "/dev/null", original, `.restore ${shellQuoted(copy)}`],
+      {
+        ...asUser,
+        timeoutMs: 30 * 60_000,
+      },
+    );
   }
+}
+
+// A path as one argument of a sqlite3 dot-command: double-quoted, backslash and quote escaped.
+function shellQuoted(file: string): string {
+  return `"${file.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
 async function snapshot(file: string): Promise<string | undefined> {

@@ -15,9 +15,10 @@ import { fetchWithDeadline } from "../git/fetch.js";
 import { branchNameProblem } from "../git/ref-name.js";
 import { countCommitsBetween, hasCommit, isAncestor, resolveCommit } from "../git/revisions.js";
 import { releaseName } from "../release/layout.js";
-import { nameOfId } from "../system/accounts.js";
+import { lookupUser, nameOfId } from "../system/accounts.js";
 import { run } from "../system/run.js";
 import { showUnit } from "../system/systemd.js";
+import { type CapistranoPlan, capistranoRoot, planCapistrano } from "./capistrano.js";
 import { type CheckoutFacts, type DataEntry, readCheckout } from "./checkout.js";
 import {
   baseUrlFromBind,
@@ -71,6 +72,8 @@ export interface AdoptPlan {
   agentDropIns: DropIn[];
   entry: Record<string, unknown>;
   notes: string[];
+  // Whether the unit was running: only then is it started again when the adoption fails.
+  wasActive: boolean;
 }
 
 // An adoption that cannot go ahead; nothing was changed.
@@ -81,7 +84,15 @@ export class AdoptRefusal extends Error {
 export const UNIT_DROP_IN = "deploy-agent-adopt.conf";
 const AGENT_UNITS = ["deploy-agent.service", "deploy-agent-sync.service"];
 
-export async function planAdoption(options: AdoptOptions): Promise<AdoptPlan> {
+export interface AdoptedUnit {
+  service: string;
+  name: string;
+  unit: UnitFacts;
+  dir: string;
+}
+
+// The unit, read and checked: it exists, runs as a user of its own from a directory.
+export async function readAdoptedUnit(options: AdoptOptions): Promise<AdoptedUnit> {
   const service = options.service.endsWith(".service")
     ? options.service
     : `${options.service}.service`;
@@ -132,7 +143,35 @@ export async function planAdoption(options: AdoptOptions): Promise<AdoptPlan> {
       `${service} runs as root: set User= (the account the app runs as) before adopting it`,
     );
   }
-  const checkout = await readCheckout(dir).catch((error: Error) => {
+  return { service, name, unit, dir };
+}
+
+export async function planAdoption(
+  options: AdoptOptions,
+): Promise<{ kind: "checkout"; plan: AdoptPlan } | { kind: "capistrano"; plan: CapistranoPlan }> {
+  const adopted = await readAdoptedUnit(options);
+  const root = await capistranoRoot(adopted.dir);
+  if (root) return { kind: "capistrano", plan: await planCapistrano(options, adopted, root) };
+  return { kind: "checkout", plan: await planCheckout(options, adopted) };
+}
+
+async function planCheckout(options: AdoptOptions, adopted: AdoptedUnit): Promise<AdoptPlan> {
+  const { service, name, unit, dir } = adopted;
+  // Whoever may rename entries in a parent could put a directory (or a link) of its own where root
+  // is about to make the layout.
+  for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
+    const stats = await lstat(parent);
+    const sticky = (stats.mode & 0o1000) !== 0;
+    if (stats.uid !== 0 || ((stats.mode & 0o022) !== 0 && !sticky)) {
+      throw new AdoptRefusal(
+        `${parent} is not root's alone (owner uid ${stats.uid}, mode ${(stats.mode & 0o7777).toString(8)}): the app directory's parents must be, before root lays the app out there`,
+      );
+    }
+    if (parent === "/") break;
+  }
+  const account = await lookupUser(unit.user);
+  if (!account) throw new AdoptRefusal(`${service} runs as ${unit.user}, who is not on this host`);
+  const checkout = await readCheckout(dir, account).catch((error: Error) => {
     throw new AdoptRefusal(error.message);
   });
   if (checkout.dirty.length > 0) {
@@ -185,18 +224,7 @@ export async function planAdoption(options: AdoptOptions): Promise<AdoptPlan> {
     path: path.join("/etc/systemd/system", `${service}.d`, UNIT_DROP_IN),
     text: unitDropInText(unit, dir),
   };
-  const agentDropIns = insideSrv(dir)
-    ? []
-    : AGENT_UNITS.map((agentUnit) => ({
-        path: path.join("/etc/systemd/system", `${agentUnit}.d`, `adopt-${name}.conf`),
-        text: [
-          `# Written by \`agent adopt ${service}\`: the agent's units may write the app's directory`,
-          "# (outside /srv, which their sandbox leaves writable).",
-          "[Service]",
-          `ReadWritePaths=-${dir}`,
-          "",
-        ].join("\n"),
-      }));
+  const agentDropIns = agentDropInsFor(name, service, dir);
   if (unit.activeState !== "active") {
     notes.push(
       `${service} is ${unit.activeState || "not active"} now; it is started on the new layout`,
@@ -223,16 +251,29 @@ export async function planAdoption(options: AdoptOptions): Promise<AdoptPlan> {
     agentDropIns,
     entry,
     notes,
+    wasActive: unit.activeState === "active",
   };
 }
 
-function insideSrv(dir: string): boolean {
-  return dir.startsWith("/srv/");
+// The agent's own units may write only under /srv (their sandbox): an app elsewhere gets a
+// ReadWritePaths= drop-in for each.
+export function agentDropInsFor(name: string, service: string, dir: string): DropIn[] {
+  if (dir.startsWith("/srv/")) return [];
+  return AGENT_UNITS.map((agentUnit) => ({
+    path: path.join("/etc/systemd/system", `${agentUnit}.d`, `adopt-${name}.conf`),
+    text: [
+      `# Written by \`agent adopt ${service}\`: the agent's units may write the app's directory`,
+      "# (outside /srv, which their sandbox leaves writable).",
+      "[Service]",
+      `ReadWritePaths=-${dir}`,
+      "",
+    ].join("\n"),
+  }));
 }
 
 // gunicorn's worker count, from its command line, its config file or WEB_CONCURRENCY; --workers
 // on our command line for an app that is not gunicorn (or to override what was read).
-async function workerCount(
+export async function workerCount(
   unit: UnitFacts,
   dir: string,
   given: number | undefined,
@@ -267,7 +308,7 @@ async function workerCount(
 
 // Whether the remote has the checkout's commit; how far its branch is ahead of it. Fetched into a
 // scratch repository of root's, removed afterwards.
-async function remoteHasCommit(url: string, branch: string, head: string): Promise<number> {
+export async function remoteHasCommit(url: string, branch: string, head: string): Promise<number> {
   const scratch = await mkdtemp(path.join(await scratchParent(), "adopt-"));
   try {
     const repo = path.join(scratch, "repo");
@@ -309,7 +350,7 @@ async function scratchParent(): Promise<string> {
 
 // The health URL: --health, or the bind address with /health (or / when /health is not there).
 // It must answer now, with a JSON field "version" the agent can compare with the release.
-async function healthUrlOf(bind: string[], given: string | undefined): Promise<string> {
+export async function healthUrlOf(bind: string[], given: string | undefined): Promise<string> {
   const candidates: string[] = [];
   if (given) {
     if (!/^https?:\/\/\S+$/.test(given)) {
@@ -351,8 +392,8 @@ async function healthUrlOf(bind: string[], given: string | undefined): Promise<s
 
 // The install hook that rebuilds what the checkout built in place: its virtualenv, from
 // requirements.txt, once per content of requirements.txt.
-function installHooks(
-  checkout: CheckoutFacts,
+export function installHooks(
+  checkout: Pick<CheckoutFacts, "venv" | "requirements">,
   notes: string[],
 ): Record<string, unknown> | undefined {
   const venv = checkout.venv;

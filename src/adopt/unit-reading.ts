@@ -529,7 +529,7 @@ function pythonShlex(text: string): string[] | undefined {
   let i = 0;
   while (i < text.length) {
     const c = text[i] as string;
-    if (/\s/.test(c)) {
+    if (" \t\r\n".includes(c)) {
       if (word !== undefined) words.push(word);
       word = undefined;
       i++;
@@ -648,9 +648,9 @@ function logicalLines(source: string): LogicalLine[] {
     const c = source[i] as string;
     if (c === "#") {
       while (i < source.length && source[i] !== "\n") i++;
-    } else if (c === "\\" && source[i + 1] === "\n") {
+    } else if (c === "\\" && /^\r?\n/.test(source.slice(i + 1, i + 3))) {
       text += " ";
-      i += 2;
+      i += source[i + 1] === "\r" ? 3 : 2;
     } else if (c === "\n" || c === "\r") {
       i++;
       if (depth > 0) text += " ";
@@ -721,7 +721,7 @@ function simpleAssignment(text: string): { targets: string[]; rhs: string } | un
 }
 
 // Whether a (string-blanked) line may bind name in some other way: augmented or tuple
-// assignment, walrus, for/with/import/global targets, del.
+// assignment, walrus, for/with/import targets, del.
 function bindsName(blank: string, name: string): boolean {
   const word = `(?<![\\w.])${name}(?!\\w)`;
   if (new RegExp(`${word}\\s*(?:(?:\\*\\*|//|>>|<<|[-+*/%&|^@])=|:=)`).test(blank)) return true;
@@ -969,8 +969,7 @@ function tcpUrl(address: string): string | undefined {
   return URL.canParse(url) ? url : undefined;
 }
 
-// Characters that may continue a file name after a path: if one follows `from`, it names a
-// different file (/opt/app2, /opt/app.old).
+// Characters that end a path; any other after `from` continues the name (/opt/app2, /opt/app.old).
 const ENDS_PATH = /[\s/:;,='"()[\]{}<>|&]/;
 // Characters that glue a preceding name onto the path (/srv/opt/app, x/opt/app).
 const GLUES_BEFORE = /[\p{L}\p{N}_.~/]/u;

@@ -4,7 +4,17 @@
 // with the host put back as it was; 2 failed and putting it back failed too (what is left is
 // printed); 64 bad arguments; 78 the config file is invalid.
 import { stringify } from "yaml";
-import { assertNotConfigured, ConfigConflictError, mergeAppEntry } from "../adopt/agent-config.js";
+import {
+  assertNotConfigured,
+  ConfigConflictError,
+  type MergedConfig,
+  mergeAppEntry,
+} from "../adopt/agent-config.js";
+import {
+  type CapistranoPlan,
+  executeCapistrano,
+  formatCapistranoPlan,
+} from "../adopt/capistrano.js";
 import { executeAdoption } from "../adopt/execute.js";
 import { type AdoptPlan, AdoptRefusal, planAdoption } from "../adopt/plan.js";
 import { resolveConfigPath } from "../config/paths.js";
@@ -33,12 +43,12 @@ export async function adoptCommand(options: AdoptCommandOptions): Promise<number
     }
   }
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  let plan: AdoptPlan;
+  let planned: Awaited<ReturnType<typeof planAdoption>>;
   let merged: Awaited<ReturnType<typeof mergeAppEntry>>;
   try {
     const service = options.service.replace(/\.service$/, "");
     await assertNotConfigured(file, service);
-    plan = await planAdoption({
+    planned = await planAdoption({
       service: options.service,
       repo: options.repo,
       branch: options.branch,
@@ -46,7 +56,7 @@ export async function adoptCommand(options: AdoptCommandOptions): Promise<number
       workers,
       configFile: file,
     });
-    merged = await mergeAppEntry(file, plan.name, plan.entry);
+    merged = await mergeAppEntry(file, planned.plan.name, planned.plan.entry);
   } catch (error) {
     if (error instanceof AdoptRefusal || error instanceof ConfigConflictError) {
       process.stderr.write(
@@ -56,6 +66,10 @@ export async function adoptCommand(options: AdoptCommandOptions): Promise<number
     }
     throw error;
   }
+  if (planned.kind === "capistrano") {
+    return adoptCapistrano(planned.plan, file, merged, options.dryRun, out);
+  }
+  const plan = planned.plan;
   for (const line of formatPlan(plan, file, merged.action)) out(line);
   if (options.dryRun) {
     out("dry run: nothing was changed.");
@@ -87,6 +101,36 @@ export async function adoptCommand(options: AdoptCommandOptions): Promise<number
   }
   process.stderr.write(
     `agent adopt: failed: ${printable(result.message ?? "")}. The host is as it was: ${plan.dir} is the checkout again and ${plan.service} runs from it.\n`,
+  );
+  return ExitCode.failedRolledBack;
+}
+
+async function adoptCapistrano(
+  plan: CapistranoPlan,
+  file: string,
+  merged: MergedConfig,
+  dryRun: boolean,
+  out: (line: string) => void,
+): Promise<number> {
+  const yaml = stringify({ [plan.name]: plan.entry }, { lineWidth: 0 }).trimEnd();
+  for (const line of formatCapistranoPlan(plan, file, merged.action, yaml)) out(line);
+  if (dryRun) {
+    out("dry run: nothing was changed.");
+    return ExitCode.ok;
+  }
+  const result = await executeCapistrano(plan, { file, merged }, (line) => out(`adopt: ${line}`));
+  if (result.adopted) {
+    out(`adopted: ${plan.name} in place; its releases are the agent's to roll back to and prune.`);
+    return ExitCode.ok;
+  }
+  if (result.restoreFailures.length > 0) {
+    process.stderr.write(
+      `agent adopt: failed (${printable(result.message ?? "")}) and the host could not be put back entirely:\n${result.restoreFailures.map((f) => `  ${printable(f)}`).join("\n")}\n`,
+    );
+    return ExitCode.rollbackFailed;
+  }
+  process.stderr.write(
+    `agent adopt: failed: ${printable(result.message ?? "")}. The host is as it was.\n`,
   );
   return ExitCode.failedRolledBack;
 }

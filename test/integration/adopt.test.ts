@@ -67,6 +67,48 @@ find /etc/systemd/system -name '*.conf' -o -name '*.service' | sort | xargs -r s
 [ -e ${CONFIG} ] && sha256sum ${CONFIG} || echo "no ${CONFIG}"
 `;
 
+const CAP = "/var/www/cap";
+const CAP_REMOTE = "/srv/git/cap.git";
+const CAP_UNIT = "cap.service";
+const CAP_UNIT_TEXT = `[Service]
+User=www-data
+Group=www-data
+WorkingDirectory=${CAP}/current
+Environment=DB_PATH=${CAP}/shared/cap.db
+ExecStart=/usr/bin/gunicorn --workers 3 -c gunicorn.conf.py app:app
+KillMode=mixed
+TimeoutStopSec=20
+`;
+
+// As `cap deploy` leaves it, twice: releases/<stamp>/ with REVISION, an absolute current, shared/
+// linked, repo/ a mirror; all the deploy user's (here the app user).
+const CAPISTRANO_SETUP = `set -euo pipefail
+work=$(mktemp -d)
+cp -a ${SAMPLE_APP_GUEST}/. "$work"/
+rm -rf "$work"/__pycache__ "$work"/instance "$work"/.env "$work"/REVISION "$work"/.git
+git init -q --bare -b main ${CAP_REMOTE}
+cd "$work" && ${GIT} init -q -b main && ${GIT} add -A && ${GIT} commit -q -m one && ${GIT} push -q ${CAP_REMOTE} main
+echo two > CHANGES.txt && ${GIT} add -A && ${GIT} commit -q -m two && ${GIT} push -q ${CAP_REMOTE} main
+cd / && rm -rf "$work"
+mkdir -p ${CAP}/releases ${CAP}/shared
+git clone -q --mirror ${CAP_REMOTE} ${CAP}/repo
+echo SECRET_KEY=cap > ${CAP}/shared/.env
+i=1
+for sha in $(git --git-dir=${CAP_REMOTE} rev-list --reverse main); do
+  rel=${CAP}/releases/2024010\${i}123456
+  mkdir "$rel"
+  git --git-dir=${CAP}/repo archive "$sha" | tar -x -C "$rel"
+  echo "$sha" > "$rel/REVISION"
+  ln -s ${CAP}/shared/.env "$rel/.env"
+  i=$((i + 1))
+done
+(cd ${CAP}/releases/20240101123456 && DB_PATH=${CAP}/shared/cap.db python3 migrate.py)
+python3 -c 'import sqlite3; sqlite3.connect("${CAP}/shared/cap.db").execute("PRAGMA journal_mode=WAL")'
+chmod 664 ${CAP}/shared/cap.db
+ln -s ${CAP}/releases/20240102123456 ${CAP}/current
+chown -R www-data:www-data ${CAP}
+`;
+
 describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot }, () => {
   let machine: Machine;
   let head = "";
@@ -243,6 +285,48 @@ describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot 
     assert.equal(sync.code, 0, explain(sync));
     await waitForHealth(machine, next);
     assert.equal(await sh(machine, `ls ${APP}/releases | wc -l`), "2");
+  });
+
+  test("a Capistrano layout adopted in place, deployed over and rolled back to", async () => {
+    // The port is the adopted app's: it stops for this one.
+    await sh(machine, `systemctl stop ${UNIT}`);
+    await sh(machine, CAPISTRANO_SETUP, { timeoutMs: 120_000 });
+    const [first, second] = (
+      await sh(machine, `git --git-dir=${CAP_REMOTE} rev-list --reverse main`)
+    ).split("\n");
+    await machine.writeFile(`/etc/systemd/system/${CAP_UNIT}`, CAP_UNIT_TEXT, 0o644);
+    await sh(machine, `systemctl daemon-reload && systemctl start ${CAP_UNIT}`);
+    await waitForHealth(machine, second);
+    const dry = await agent(machine, ["adopt", CAP_UNIT, "--repo", CAP_REMOTE, "--dry-run"]);
+    assert.equal(dry.code, 0, explain(dry));
+    assert.match(dry.stdout, /a Capistrano layout, adopted in place/, explain(dry));
+    assert.match(dry.stdout, /live 20240102123456/, explain(dry));
+    assert.equal(await sh(machine, `stat -c %U ${CAP} ${CAP}/releases | sort -u`), "www-data");
+
+    const run = await agent(machine, ["adopt", CAP_UNIT, "--repo", CAP_REMOTE]);
+    assert.equal(run.code, 0, explain(run));
+    assert.equal(await sh(machine, `stat -c %U ${CAP} ${CAP}/releases | sort -u`), "root");
+    assert.match(await sh(machine, `ls -d ${CAP}/repo.capistrano-*`), /repo\.capistrano-/);
+    const check = await agent(machine, ["check", "cap", "--json"]);
+    assert.equal(check.code, 0, explain(check));
+    const release = (
+      JSON.parse(check.stdout) as { checks: { name: string; summary: string }[] }
+    ).checks.find((c) => c.name === "release");
+    assert.equal(release?.summary, "20240102123456");
+
+    const third = await pushCommit(machine, {
+      remote: CAP_REMOTE,
+      message: "after adoption",
+      files: { "CHANGES.txt": "deployed by the agent\n" },
+    });
+    const sync = await agent(machine, ["sync", "cap"]);
+    assert.equal(sync.code, 0, explain(sync));
+    await waitForHealth(machine, third);
+    const back = await agent(machine, ["rollback", "cap", "--to", "20240102123456"]);
+    assert.equal(back.code, 0, explain(back));
+    await waitForHealth(machine, second);
+    assert.notEqual(first, second);
+    await sh(machine, `systemctl stop ${CAP_UNIT}`);
   });
 
   async function appRows(db: string): Promise<Set<number>> {
