@@ -18,6 +18,7 @@ import { nameOfId } from "../system/accounts.js";
 import { run } from "../system/run.js";
 import { daemonReload } from "../system/systemd.js";
 import type { MergedConfig } from "./agent-config.js";
+import { tellDaemon } from "./execute.js";
 import {
   type AdoptedUnit,
   type AdoptOptions,
@@ -285,6 +286,7 @@ export async function executeCapistrano(
     say(`verified ${plan.live.name}: ${summary}`);
     // The first backup, so the DB has one from the start (a rollback before the next deploy).
     if (app.database) say(`backed up the DB: ${(await backupApp(app)).path}`);
+    say(await tellDaemon(plan.agentDropIns.length > 0));
     return { adopted: true, restoreFailures: [] };
   } catch (error) {
     const message = (error as Error).message;

@@ -7,15 +7,16 @@ import path from "node:path";
 import { loadConfig, selectApp } from "../config/load.js";
 import type { EventSink } from "../deploy/events.js";
 import type { Interruption } from "../deploy/interruption.js";
-import { writeDurably } from "../fs/durable.js";
+import { flushFileSystem, fsyncDir, writeDurably } from "../fs/durable.js";
 import { withPinnedDir } from "../fs/pinned-dir.js";
 import { removeTree } from "../fs/remove-tree.js";
 import { holdPaths } from "../steps/hold.js";
 import { syncApp } from "../sync/sync.js";
 import { runAs } from "../system/accounts.js";
-import { run } from "../system/run.js";
+import { type RunOptions, run } from "../system/run.js";
 import { daemonReload, unitAction } from "../system/systemd.js";
 import type { MergedConfig } from "./agent-config.js";
+import { removeJournal, writeJournal } from "./journal.js";
 import type { AdoptPlan } from "./plan.js";
 
 export interface AdoptResult {
@@ -43,7 +44,15 @@ export async function executeAdoption(
 ): Promise<AdoptResult> {
   const undos: Undo[] = [];
   const owner = await runAs(plan.user, plan.group);
-  const asUser = { uid: owner.uid, gid: owner.gid, cleanEnv: true, env: { PATH: "/usr/bin:/bin" } };
+  // The app user's processes: it can stop them (SIGSTOP) or make them block on a FIFO, which must
+  // not keep its app stopped for their whole time-out.
+  const asUser = {
+    uid: owner.uid,
+    gid: owner.gid,
+    cleanEnv: true,
+    env: { PATH: "/usr/bin:/bin" },
+    stallLimitMs: 60_000,
+  };
   // Files under /etc the adoption writes, with their bytes before (or absence), put back as found.
   const touched = [
     plan.unitDropIn.path,
@@ -62,6 +71,18 @@ export async function executeAdoption(
     await unitAction("stop", plan.service);
     checkInterrupted();
 
+    // From here until the config entry is on disk, a cut leaves a host only the journal explains.
+    await writeJournal(plan.name, {
+      service: plan.service,
+      dir: plan.dir,
+      aside: plan.aside,
+      wasActive: plan.wasActive,
+      files: [plan.unitDropIn, ...plan.agentDropIns].map((d, i) => ({
+        path: d.path,
+        before: before[i] ?? null,
+      })),
+    });
+    undos.push({ what: "remove the adoption's journal", run: () => removeJournal(plan.name) });
     // The checkout, whole, aside; the agent's layout in its place.
     await rename(plan.dir, plan.aside);
     undos.push({
@@ -70,6 +91,7 @@ export async function executeAdoption(
     });
     say(`kept the checkout as ${plan.aside}`);
     await mkdir(plan.dir, { mode: 0o755 });
+    await fsyncDir(path.dirname(plan.dir));
     undos.push({ what: `remove the new ${plan.dir}`, run: () => removeDir(plan.dir) });
     const shared = path.join(plan.dir, "shared");
     await mkdir(shared, { mode: 0o775 });
@@ -128,10 +150,18 @@ export async function executeAdoption(
     await daemonReload();
     say(`wrote ${[plan.unitDropIn, ...plan.agentDropIns].map((d) => d.path).join(", ")}`);
 
+    // The copies on disk before the config makes the app the boot sync's to deploy.
+    await flushFileSystem(plan.dir);
+    // Planned a while ago: an edit made since would be overwritten (and put back stale on failure).
+    const now = await readFile(config.file, "utf8").catch(() => undefined);
+    if (now !== config.merged.before) {
+      throw new Error(`${config.file} changed since the plan was made: run agent adopt again`);
+    }
     const mode = ((await stat(config.file).catch(() => undefined))?.mode ?? 0o640) & 0o777;
     undos.push({ what: `put ${config.file} back`, run: () => restoreConfig(config, mode) });
     await writeDurably(config.file, config.merged.text, mode);
     say(`${config.merged.action === "add" ? "added the app to" : "wrote"} ${config.file}`);
+    await removeJournal(plan.name);
     checkInterrupted();
 
     // The first release: the checkout's commit, deployed as every later one will be.
@@ -149,6 +179,7 @@ export async function executeAdoption(
     if (result.outcome !== "deployed") {
       throw new Error(`the first release did not deploy: ${result.message ?? result.outcome}`);
     }
+    say(await tellDaemon(plan.agentDropIns.length > 0));
     return { adopted: true, restoreFailures: [] };
   } catch (error) {
     const message = (error as Error).message;
@@ -174,6 +205,21 @@ export async function executeAdoption(
   }
 }
 
+// The daemon, if it runs, learns of the app: a restart when its sandbox must let it write the
+// app's directory (ReadWritePaths= counts only from a start), a reload (SIGHUP: the config read
+// again) otherwise. A daemon that is not running is left so.
+export async function tellDaemon(restart: boolean): Promise<string> {
+  const verb = restart ? "try-restart" : "try-reload-or-restart";
+  const result = await run("systemctl", [verb, "--", "deploy-agent.service"], {
+    reject: false,
+    timeoutMs: 120_000,
+  });
+  if (result.exitCode !== 0) {
+    return `could not ${verb} deploy-agent.service (${result.stderr.trim().split("\n")[0]}): restart it to have it watch the app`;
+  }
+  return `deploy-agent.service ${restart ? "restarted" : "reloaded"} if it was running`;
+}
+
 // Each SQLite file the adoption copied whole into shared/, copied back over the checkout's by the online
 // backup API (as the app user, the app stopped). One never copied is left as it is.
 async function copyDatabasesBack(
@@ -181,7 +227,7 @@ async function copyDatabasesBack(
   shared: string,
   // Only whole copies: one cut short by a failure is never copied over the original.
   copied: Set<string>,
-  asUser: { uid: number; gid: number; cleanEnv: boolean; env: Record<string, string> },
+  asUser: RunOptions,
 ): Promise<void> {
   for (const entry of plan.data.filter((d) => d.kind === "sqlite" && copied.has(d.path))) {
     const copy = path.join(shared, entry.path);

@@ -1,7 +1,7 @@
 // `agent adopt`, part 1: read how the app runs today (its unit, its checkout, its remote, its
 // health answer) and decide everything the adoption will do, changing nothing. A refusal names
 // the reason; the plan is what `--dry-run` prints and what execute.ts carries out.
-import { lstat, mkdtemp, stat } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { askOnce } from "../check/version-probe.js";
@@ -17,7 +17,6 @@ import { countCommitsBetween, hasCommit, isAncestor, resolveCommit } from "../gi
 import { releaseName } from "../release/layout.js";
 import { lookupUser, nameOfId } from "../system/accounts.js";
 import { run } from "../system/run.js";
-import { showUnit } from "../system/systemd.js";
 import { type CapistranoPlan, capistranoRoot, planCapistrano } from "./capistrano.js";
 import { type CheckoutFacts, type DataEntry, readCheckout } from "./checkout.js";
 import {
@@ -30,6 +29,7 @@ import {
   readGunicornArgv,
   readGunicornConfig,
   rewritePathPrefix,
+  SHOW_PROPERTIES,
   type UnitFacts,
   unitObjectPath,
 } from "./unit-reading.js";
@@ -89,6 +89,8 @@ export interface AdoptedUnit {
   name: string;
   unit: UnitFacts;
   dir: string;
+  // Per EnvironmentFiles entry: whether systemd ignores it missing ("-" in the unit).
+  optionalFiles: boolean[];
 }
 
 // The unit, read and checked: it exists, runs as a user of its own from a directory.
@@ -102,25 +104,17 @@ export async function readAdoptedUnit(options: AdoptOptions): Promise<AdoptedUni
       `${service}: the app would be named "${name}", which is not a valid app name`,
     );
   }
-  const unit = parseUnitShow(
-    Object.entries(
-      await showUnit(service, [
-        "LoadState",
-        "ActiveState",
-        "FragmentPath",
-        "WorkingDirectory",
-        "User",
-        "Group",
-        "ExecStart",
-        "Environment",
-        "EnvironmentFiles",
-      ]),
-    )
-      .map(([key, value]) => `${key}=${value}`)
-      .join("\n"),
-  );
+  // The whole `systemctl show` text: a property may come on several lines (EnvironmentFiles=).
+  const shown = await run("systemctl", [
+    "show",
+    "--no-pager",
+    ...[...SHOW_PROPERTIES, "DropInPaths"].map((p) => `--property=${p}`),
+    "--",
+    service,
+  ]);
+  const unit = parseUnitShow(shown.stdout);
   if (unit.loadState !== "loaded") throw new AdoptRefusal(`no unit ${service} on this host`);
-  // `systemctl show` joins argv with spaces; D-Bus gives it exactly.
+  // `systemctl show` joins argv with spaces; D-Bus gives it exactly, with the program's path.
   const exact = await run(
     "busctl",
     [
@@ -133,17 +127,45 @@ export async function readAdoptedUnit(options: AdoptOptions): Promise<AdoptedUni
     ],
     { reject: false, timeoutMs: 10_000 },
   );
-  if (exact.exitCode === 0) unit.execStart = parseExecStartJson(exact.stdout).map((c) => c.argv);
+  if (exact.exitCode !== 0) {
+    throw new AdoptRefusal(
+      `cannot read ${service}'s command exactly from systemd (busctl: ${exact.stderr.trim().split("\n")[0]})`,
+    );
+  }
+  unit.execCommands = parseExecStartJson(exact.stdout);
+  unit.execStart = unit.execCommands.map((c) => c.argv);
+  // The files the unit is made of (root's, under /etc or /lib): read for settings that name the
+  // checkout and that the drop-in would not move.
+  const files = [
+    unit.fragmentPath,
+    ...(/^DropInPaths=(.*)$/m.exec(shown.stdout)?.[1] ?? "").split(" ").filter(Boolean),
+  ].filter(Boolean);
   const dir = unit.workingDirectory;
   if (!dir || !path.isAbsolute(dir) || dir === "/") {
     throw new AdoptRefusal(`${service} sets no WorkingDirectory: where its checkout is is unknown`);
+  }
+  // The directory is written into unit settings and agent.yaml: plain path characters only (no
+  // "%" specifier, no blank that would split ReadWritePaths=, no quote).
+  if (!/^(?:\/[A-Za-z0-9._@+-]+)+$/.test(dir)) {
+    throw new AdoptRefusal(
+      `${dir}: only letters, digits and . _ @ + - are handled in the directory's path`,
+    );
+  }
+  const stray = await settingsNaming(files, dir);
+  if (stray.length > 0) {
+    throw new AdoptRefusal(
+      `${service} names ${dir} in ${stray.join(", ")}, which adopting would not move: change them to ${dir}/current first, or remove them`,
+    );
   }
   if (!unit.user || unit.user === "root" || unit.user === "0") {
     throw new AdoptRefusal(
       `${service} runs as root: set User= (the account the app runs as) before adopting it`,
     );
   }
-  return { service, name, unit, dir };
+  const optionalFiles = [
+    ...shown.stdout.matchAll(/^EnvironmentFiles=.* \(ignore_errors=(yes|no)\)$/gm),
+  ].map((m) => m[1] === "yes");
+  return { service, name, unit, dir, optionalFiles };
 }
 
 export async function planAdoption(
@@ -222,7 +244,7 @@ async function planCheckout(options: AdoptOptions, adopted: AdoptedUnit): Promis
   };
   const unitDropIn: DropIn = {
     path: path.join("/etc/systemd/system", `${service}.d`, UNIT_DROP_IN),
-    text: unitDropInText(unit, dir),
+    text: unitDropInText(unit, dir, adopted.optionalFiles),
   };
   const agentDropIns = agentDropInsFor(name, service, dir);
   if (unit.activeState !== "active") {
@@ -283,7 +305,9 @@ export async function workerCount(
       `the unit has ${unit.execStart.length} ExecStart= lines: one command (the app's server) is expected`,
     );
   }
-  const argv = unit.execStart[0] as string[];
+  // The program run, as gunicorn's own name for itself (an "@" unit's argv[0] may be anything).
+  const command = unit.execCommands[0];
+  const argv = command ? [command.path, ...command.argv.slice(1)] : (unit.execStart[0] as string[]);
   const facts = readGunicornArgv(argv, unit.environment);
   if (!facts.gunicorn && given === undefined) {
     throw new AdoptRefusal(
@@ -309,7 +333,9 @@ export async function workerCount(
 // Whether the remote has the checkout's commit; how far its branch is ahead of it. Fetched into a
 // scratch repository of root's, removed afterwards.
 export async function remoteHasCommit(url: string, branch: string, head: string): Promise<number> {
-  const scratch = await mkdtemp(path.join(await scratchParent(), "adopt-"));
+  const parent = await scratchParent();
+  await sweepScratch(parent);
+  const scratch = await mkdtemp(path.join(parent, SCRATCH_PREFIX));
   try {
     const repo = path.join(scratch, "repo");
     await ensureBareRepo(repo);
@@ -335,6 +361,16 @@ export async function remoteHasCommit(url: string, branch: string, head: string)
     await withPinnedDir(path.dirname(scratch), (parent) =>
       removeTree(parent, path.basename(scratch)),
     ).catch(() => undefined);
+  }
+}
+
+const SCRATCH_PREFIX = "adopt-scratch-";
+
+// Scratch repositories an earlier adoption left when it was killed mid-fetch.
+async function sweepScratch(parent: string): Promise<void> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith(SCRATCH_PREFIX))) {
+    await withPinnedDir(parent, (dir) => removeTree(dir, name)).catch(() => undefined);
   }
 }
 
@@ -411,24 +447,51 @@ export function installHooks(
   };
 }
 
+// Settings of the unit's files, other than those the drop-in rewrites, whose value names `dir`.
+const REWRITTEN = new Set(["WorkingDirectory", "ExecStart", "Environment", "EnvironmentFile"]);
+async function settingsNaming(files: string[], dir: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const file of files) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    for (const line of text.split("\n")) {
+      const setting = /^\s*([A-Za-z]+)\s*=(.*)$/.exec(line);
+      if (!setting?.[1] || REWRITTEN.has(setting[1])) continue;
+      const value = setting[2] ?? "";
+      if (rewritePathPrefix(value, dir, path.join(dir, "current")) !== value)
+        found.add(`${setting[1]}=`);
+    }
+  }
+  return [...found].sort();
+}
+
 // The app's unit, pointed at the live release: WorkingDirectory, and every path of the checkout
 // its command line, environment and environment files name, moved under current/.
-function unitDropInText(unit: UnitFacts, dir: string): string {
+function unitDropInText(unit: UnitFacts, dir: string, optionalFiles: boolean[]): string {
   const current = path.join(dir, "current");
   const lines = [
     "# Written by `agent adopt`: the app runs from the live release the agent deploys.",
     "[Service]",
     `WorkingDirectory=${current}`,
   ];
-  const argv = (unit.execStart[0] ?? []).map((arg) => rewritePathPrefix(arg, dir, current));
-  lines.push("ExecStart=", `ExecStart=${execStartLine(argv)}`);
+  const command = unit.execCommands[0];
+  const argv = (command?.argv ?? []).map((arg) => rewritePathPrefix(arg, dir, current));
+  const line = execStartLine(argv, {
+    // "@path argv0": only for a unit that runs a program under another name.
+    ...(command && command.path !== command.argv[0]
+      ? { path: rewritePathPrefix(command.path, dir, current) }
+      : {}),
+    ignoreErrors: command?.ignoreErrors ?? false,
+  });
+  lines.push("ExecStart=", `ExecStart=${line}`);
   for (const [key, value] of Object.entries(unit.environment)) {
     const moved = rewritePathPrefix(value, dir, current);
     if (moved !== value) lines.push(`Environment=${environmentLine(key, moved)}`);
   }
   const files = unit.environmentFiles.map((f) => rewritePathPrefix(f, dir, current));
   if (files.some((f, i) => f !== unit.environmentFiles[i])) {
-    lines.push("EnvironmentFile=", ...files.map((f) => `EnvironmentFile=${f}`));
+    // "-": a missing file is no error, as systemd printed "(ignore_errors=yes)" for it.
+    const optional = (i: number) => (optionalFiles[i] ? "-" : "");
+    lines.push("EnvironmentFile=", ...files.map((f, i) => `EnvironmentFile=${optional(i)}${f}`));
   }
   return `${lines.join("\n")}\n`;
 }

@@ -138,8 +138,8 @@ export async function runCli(argv: string[]): Promise<{ command: string; code: n
     .description(
       "put an app that runs from an in-place git checkout under the agent, with one stop (--dry-run: only print the plan)",
     )
-    .argument("<service>", "the app's systemd unit, e.g. shop.service")
-    .requiredOption("--repo <url>", "the git remote the checkout's commit is on")
+    .argument("[service]", "the app's systemd unit, e.g. shop.service")
+    .option("--repo <url>", "the git remote the checkout's commit is on (required)")
     .option("--branch <branch>", "the branch to track (default: the checkout's branch)")
     .option("--health <url>", "health URL (default: the bind address + /health, or /)")
     .option(
@@ -147,15 +147,20 @@ export async function runCli(argv: string[]): Promise<{ command: string; code: n
       "worker processes (default: read from gunicorn's command line or config)",
     )
     .option("--dry-run", "print the plan and change nothing")
+    .option(
+      "--recover",
+      "only put back an adoption a power cut interrupted (the boot sync runs this)",
+    )
     .action(
       async (
-        service: string,
+        service: string | undefined,
         opts: {
-          repo: string;
+          repo?: string;
           branch?: string;
           health?: string;
           workers?: string;
           dryRun?: boolean;
+          recover?: boolean;
         },
       ) => {
         const { adoptCommand } = await import("../commands/adopt.js");

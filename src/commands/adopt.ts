@@ -16,6 +16,7 @@ import {
   formatCapistranoPlan,
 } from "../adopt/capistrano.js";
 import { executeAdoption } from "../adopt/execute.js";
+import { recoverAdoptions } from "../adopt/journal.js";
 import { type AdoptPlan, AdoptRefusal, planAdoption } from "../adopt/plan.js";
 import { resolveConfigPath } from "../config/paths.js";
 import { catchingSignals, sayOnStderr } from "../deploy/interruption.js";
@@ -25,8 +26,9 @@ import { printable } from "../output/sanitize.js";
 
 export interface AdoptCommandOptions {
   config?: string;
-  service: string;
-  repo: string;
+  service?: string;
+  repo?: string;
+  recover?: boolean;
   branch?: string;
   health?: string;
   workers?: string;
@@ -35,6 +37,14 @@ export interface AdoptCommandOptions {
 
 export async function adoptCommand(options: AdoptCommandOptions): Promise<number> {
   const file = resolveConfigPath(options.config);
+  // First, any adoption a power cut interrupted is put back (also run at boot, see
+  // units/deploy-agent-sync.service).
+  for (const line of await recoverAdoptions()) process.stdout.write(`agent adopt: ${line}\n`);
+  if (options.recover) return ExitCode.ok;
+  if (!options.service || !options.repo) {
+    throw new UsageError("agent adopt SERVICE --repo URL: name the unit and the remote");
+  }
+  const { service: unitName, repo } = options;
   let workers: number | undefined;
   if (options.workers !== undefined) {
     workers = Number(options.workers);
@@ -46,11 +56,10 @@ export async function adoptCommand(options: AdoptCommandOptions): Promise<number
   let planned: Awaited<ReturnType<typeof planAdoption>>;
   let merged: Awaited<ReturnType<typeof mergeAppEntry>>;
   try {
-    const service = options.service.replace(/\.service$/, "");
-    await assertNotConfigured(file, service);
+    await assertNotConfigured(file, unitName.replace(/\.service$/, ""));
     planned = await planAdoption({
-      service: options.service,
-      repo: options.repo,
+      service: unitName,
+      repo,
       branch: options.branch,
       health: options.health,
       workers,

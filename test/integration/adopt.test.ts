@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { bootMachine, type Machine } from "../machine/machine.js";
 import { pushCommit, SAMPLE_APP_GUEST, startWriter, waitForHealth } from "../machine/sample-app.js";
 import { GIT } from "../machine/shop-layout.js";
-import { agent, explain, sh, skipUnlessRoot } from "./sync-helpers.js";
+import { agent, explain, installSyncUnit, sh, skipUnlessRoot } from "./sync-helpers.js";
 
 const APP = "/opt/datacharted-app";
 const REMOTE = "/srv/git/datacharted.git";
@@ -239,6 +239,37 @@ describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot 
       report.ids.filter((id) => !ids.has(id)),
       [],
     );
+  });
+
+  test("a power cut after the checkout moved aside: the boot puts the host back", async () => {
+    await installSyncUnit(machine);
+    const was = await fingerprint();
+    // Frozen the moment the checkout is aside (the app stopped, the layout half made), then cut.
+    const adopting = machine.exec(["agent", "adopt", UNIT, "--repo", REMOTE], {
+      timeoutMs: 300_000,
+    });
+    await sh(
+      machine,
+      `timeout 120 bash -c 'until ls -d ${APP}.pre-adopt-* >/dev/null 2>&1; do :; done; pkill -STOP -f "[a]gent.js adopt"'`,
+      { timeoutMs: 130_000 },
+    );
+    assert.match(await sh(machine, "ls /var/lib/deploy-agent/adopt/"), /datacharted\.json/);
+    await machine.powerCut();
+    await adopting.catch(() => undefined);
+    await machine.boot();
+    await waitForHealth(machine, "unknown", 60_000).catch(async (error: Error) => {
+      const state = await machine.sh(
+        `systemctl status --no-pager deploy-agent-sync.service ${UNIT} 2>&1 | head -40; ls -la /opt /var/lib/deploy-agent/adopt 2>&1; journalctl -b --no-pager -u deploy-agent-sync.service -u ${UNIT} | tail -30`,
+      );
+      throw new Error(`${error.message}\n${state.stdout}`);
+    });
+    assert.equal(await fingerprint(), was);
+    assert.equal(await sh(machine, "ls -A /var/lib/deploy-agent/adopt/ 2>/dev/null || true"), "");
+    assert.match(
+      await machine.journal("deploy-agent-sync.service", { currentBoot: true }),
+      /an adoption cut short was undone/,
+    );
+    await sh(machine, "systemctl disable --quiet deploy-agent-sync.service");
   });
 
   test("adopted while a client writes: every answered write kept, check ok, the next push deploys", async () => {
