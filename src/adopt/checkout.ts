@@ -29,6 +29,9 @@ export interface CheckoutFacts {
   // Tracked files that differ from the commit (modified, deleted, staged, conflicted).
   dirty: string[];
   data: DataEntry[];
+  // Every SQLite file among the data, top-level or inside a data directory: copied by the online
+  // backup API, never by cp.
+  databases: string[];
   // Rebuilt by the install hook, never copied: virtualenvs, __pycache__, tool caches.
   rebuilt: string[];
   // The virtualenv the app runs from (a directory with pyvenv.cfg), if any, and whether it sees
@@ -37,6 +40,13 @@ export interface CheckoutFacts {
   // requirements.txt is tracked: the install hook can build the venv from it.
   requirements: boolean;
 }
+
+// More than this and git status is not read whole: the adoption is refused.
+const STATUS_MAX_BYTES = 32 * 1024 * 1024;
+// Links per release: beyond this, data belongs in a directory of its own.
+const MAX_DATA_ENTRIES = 200;
+// Files a directory tracks only so that git keeps it.
+const PLACEHOLDER = /^(?:\.gitkeep|\.keep|\.gitignore|README(?:\.\w+)?)$/;
 
 // Directory and file names that every deploy rebuilds.
 const REBUILT_DIRS = new Set([
@@ -58,7 +68,12 @@ export class CheckoutError extends Error {
 
 // Run git in the checkout as its owner: discovery stops at the checkout, nothing configured in
 // it runs (hooks, fsmonitor), and its own config may not turn on a pager or a prompt.
-async function gitIn(dir: string, owner: { uid: number; gid: number }, args: string[]) {
+async function gitIn(
+  dir: string,
+  owner: { uid: number; gid: number },
+  args: string[],
+  maxBuffer?: number,
+) {
   const env = gitEnv();
   return run(
     "git",
@@ -82,6 +97,8 @@ async function gitIn(dir: string, owner: { uid: number; gid: number }, args: str
       gid: owner.gid,
       timeoutMs: 120_000,
       reject: false,
+      // The beginning, where git puts the changes to tracked files, is what must not be lost.
+      ...(maxBuffer ? { maxBuffer, keepHead: true } : {}),
     },
   );
 }
@@ -104,14 +121,24 @@ export async function readCheckout(
     throw new CheckoutError(`${dir} has no commit checked out (git rev-parse HEAD failed)`);
   }
   const branch = (await gitIn(dir, owner, ["symbolic-ref", "--short", "-q", "HEAD"])).stdout.trim();
-  const status = await gitIn(dir, owner, [
-    "status",
-    "--porcelain=v1",
-    "-z",
-    "--untracked-files=normal",
-    "--ignored=traditional",
-    "--no-renames",
-  ]);
+  const status = await gitIn(
+    dir,
+    owner,
+    [
+      "status",
+      "--porcelain=v1",
+      "-z",
+      "--untracked-files=normal",
+      "--ignored=traditional",
+      "--no-renames",
+    ],
+    STATUS_MAX_BYTES,
+  );
+  if (status.stdout.length >= STATUS_MAX_BYTES) {
+    throw new CheckoutError(
+      `git status in ${dir} says more than ${STATUS_MAX_BYTES} bytes: too many files to adopt as they are`,
+    );
+  }
   if (status.exitCode !== 0) {
     throw new CheckoutError(`git status in ${dir} failed: ${status.stderr.trim().split("\n")[0]}`);
   }
@@ -138,6 +165,7 @@ export async function readCheckout(
     ...(branch ? { branch } : {}),
     dirty: dirty.sort(),
     data: [],
+    databases: [],
     rebuilt: [],
     requirements: tracked.stdout.split("\0").includes("requirements.txt"),
   };
@@ -153,14 +181,79 @@ export async function readCheckout(
     }
   }
   // A DB's -wal/-shm travel inside its online backup, so they are neither copied nor linked.
-  facts.data = facts.data
-    .filter((entry) => {
-      const base = entry.path.replace(COMPANION, "");
-      return !(COMPANION.test(entry.path) && sqlite.has(base));
-    })
-    .sort((a, b) => a.path.localeCompare(b.path));
+  facts.data = facts.data.filter((entry) => {
+    const base = entry.path.replace(COMPANION, "");
+    return !(COMPANION.test(entry.path) && sqlite.has(base));
+  });
+  facts.data = await collapseIntoDirectories(dir, owner, facts.data);
+  if (facts.data.length > MAX_DATA_ENTRIES) {
+    throw new CheckoutError(
+      `${dir} has ${facts.data.length} untracked files or directories to keep: more than ${MAX_DATA_ENTRIES} links per release; move them into a directory first`,
+    );
+  }
+  facts.data.sort((a, b) => a.path.localeCompare(b.path));
+  facts.databases = [
+    ...facts.data.filter((d) => d.kind === "sqlite").map((d) => d.path),
+    ...(await sqliteInside(dir, facts.data)),
+  ];
   facts.rebuilt.sort();
   return facts;
+}
+
+// Untracked files that share a directory whose tracked files are only placeholders (uploads/ with
+// a .gitkeep) are that directory's contents: it is linked whole, so what the app adds later goes
+// to shared/ too.
+async function collapseIntoDirectories(
+  dir: string,
+  owner: { uid: number; gid: number },
+  data: DataEntry[],
+): Promise<DataEntry[]> {
+  const byParent = new Map<string, DataEntry[]>();
+  for (const entry of data) {
+    const parent = path.dirname(entry.path);
+    if (parent !== ".") byParent.set(parent, [...(byParent.get(parent) ?? []), entry]);
+  }
+  let result = data;
+  for (const [parent, entries] of byParent) {
+    const listed = await gitIn(dir, owner, ["ls-files", "-z", "--", parent]);
+    const tracked = listed.stdout.split("\0").filter(Boolean);
+    if (!tracked.every((f) => PLACEHOLDER.test(path.basename(f)))) continue;
+    if (entries.some((e) => e.kind === "sqlite") && entries.length === 1) continue;
+    result = result.filter((e) => path.dirname(e.path) !== parent);
+    result.push({ path: parent, kind: "directory" });
+  }
+  return result;
+}
+
+// SQLite files inside the data directories (instance/app.db): copied by the online backup API
+// like a top-level one, never by cp. A bounded search: the first files of each directory.
+async function sqliteInside(dir: string, data: DataEntry[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of data.filter((d) => d.kind === "directory")) {
+    const listed = await run(
+      "find",
+      [
+        path.join(dir, entry.path),
+        "-maxdepth",
+        "3",
+        "-type",
+        "f",
+        "-links",
+        "1",
+        "-printf",
+        "%P\\0",
+      ],
+      { reject: false, timeoutMs: 60_000, maxBuffer: 4 * 1024 * 1024, keepHead: true },
+    );
+    const files = listed.stdout.split("\0").filter(Boolean).slice(0, 2000);
+    for (const rel of files) {
+      if (COMPANION.test(rel) || !plainPath(rel)) continue;
+      const file = path.join(dir, entry.path, rel);
+      const header = await readSmallPath(file, 16).catch(() => undefined);
+      if (header?.toString("latin1") === SQLITE_HEADER) found.push(path.join(entry.path, rel));
+    }
+  }
+  return found;
 }
 
 // Relative, no empty, "." or ".." part, no control characters.

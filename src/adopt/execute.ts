@@ -99,7 +99,8 @@ export async function executeAdoption(
 
     // The data, copied as the app user (nothing in the checkout can steer a write of root's):
     // SQLite files by the online backup API, with the app stopped so no write is missed.
-    const copied = new Set<string>();
+    // Each DB copied whole, with the hash of its content then (.sha3sum: rows and schema, not pages).
+    const copied = new Map<string, string>();
     // Undone before the checkout moves back: what the app wrote on the new layout (a release
     // that started, then failed its verify) goes back with it, so no answered write is lost.
     undos.push({
@@ -115,29 +116,22 @@ export async function executeAdoption(
         await run("mkdir", ["-p", "--", path.dirname(to)], asUser);
       }
       if (entry.kind === "sqlite") {
-        await run(
-          "sqlite3",
-          [
-            "-readonly",
-            "-batch",
-            "-bail",
-            "-init",
-            "/dev/null",
-            from,
-            `.backup ${shellQuoted(to)}`,
-          ],
-          {
-            ...asUser,
-            timeoutMs: 30 * 60_000,
-          },
-        );
-        await run("chmod", ["--reference", from, "--", to], asUser);
-        copied.add(entry.path);
+        copied.set(entry.path, await backupAsUser(from, to, asUser));
       } else {
         await run("cp", ["-a", "--no-dereference", "--no-target-directory", "--", from, to], {
           ...asUser,
           timeoutMs: 30 * 60_000,
         });
+        // A DB inside the directory: the cp of it (and of its -wal) replaced by an online backup.
+        for (const db of plan.checkout.databases.filter((d) => d.startsWith(`${entry.path}/`))) {
+          const target = path.join(shared, db);
+          await run(
+            "rm",
+            ["-f", "--", target, `${target}-wal`, `${target}-shm`, `${target}-journal`],
+            asUser,
+          );
+          copied.set(db, await backupAsUser(path.join(plan.aside, db), target, asUser));
+        }
       }
       say(`copied ${entry.path} into shared/${entry.kind === "sqlite" ? " (online backup)" : ""}`);
     }
@@ -225,14 +219,16 @@ export async function tellDaemon(restart: boolean): Promise<string> {
 async function copyDatabasesBack(
   plan: AdoptPlan,
   shared: string,
-  // Only whole copies: one cut short by a failure is never copied over the original.
-  copied: Set<string>,
+  // Only whole copies (one cut short is never copied over the original), and only those the app
+  // changed since: the original is left byte for byte as it was otherwise.
+  copied: Map<string, string>,
   asUser: RunOptions,
 ): Promise<void> {
-  for (const entry of plan.data.filter((d) => d.kind === "sqlite" && copied.has(d.path))) {
-    const copy = path.join(shared, entry.path);
+  for (const db of plan.checkout.databases.filter((d) => copied.has(d))) {
+    const copy = path.join(shared, db);
     if (!(await lstat(copy).catch(() => undefined))?.isFile()) continue;
-    const original = path.join(plan.aside, entry.path);
+    if ((await contentHash(copy, asUser)) === copied.get(db)) continue;
+    const original = path.join(plan.aside, db);
     await run(
       "sqlite3",
       ["-batch", "-bail", "-init", "/dev/null", original, `.restore ${shellQuoted(copy)}`],
@@ -242,6 +238,33 @@ async function copyDatabasesBack(
       },
     );
   }
+}
+
+// Copy a SQLite file by the online backup API, as the app user, keeping its mode; returns the hash
+// of the copy's content.
+async function backupAsUser(from: string, to: string, asUser: RunOptions): Promise<string> {
+  await run(
+    "sqlite3",
+    ["-readonly", "-batch", "-bail", "-init", "/dev/null", from, `.backup ${shellQuoted(to)}`],
+    {
+      ...asUser,
+      timeoutMs: 30 * 60_000,
+    },
+  );
+  await run("chmod", ["--reference", from, "--", to], asUser);
+  return contentHash(to, asUser);
+}
+
+async function contentHash(file: string, asUser: RunOptions): Promise<string> {
+  const result = await run(
+    "sqlite3",
+    ["-readonly", "-batch", "-bail", "-init", "/dev/null", file, ".sha3sum"],
+    {
+      ...asUser,
+      timeoutMs: 30 * 60_000,
+    },
+  );
+  return result.stdout.trim();
 }
 
 // A path as one argument of a sqlite3 dot-command: double-quoted, backslash and quote escaped.

@@ -1,7 +1,7 @@
 // `agent adopt`, part 1: read how the app runs today (its unit, its checkout, its remote, its
 // health answer) and decide everything the adoption will do, changing nothing. A refusal names
 // the reason; the plan is what `--dry-run` prints and what execute.ts carries out.
-import { lstat, mkdtemp, readdir, readFile, stat } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, readlink, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { askOnce } from "../check/version-probe.js";
@@ -14,6 +14,7 @@ import { ensureBareRepo } from "../git/bare-repo.js";
 import { fetchWithDeadline } from "../git/fetch.js";
 import { branchNameProblem } from "../git/ref-name.js";
 import { countCommitsBetween, hasCommit, isAncestor, resolveCommit } from "../git/revisions.js";
+import { printable } from "../output/sanitize.js";
 import { releaseName } from "../release/layout.js";
 import { lookupUser, nameOfId } from "../system/accounts.js";
 import { run } from "../system/run.js";
@@ -205,6 +206,12 @@ async function planCheckout(options: AdoptOptions, adopted: AdoptedUnit): Promis
   }
   const group = unit.group || (await nameOfId("group", checkout.owner.gid));
   const { workers, workersFrom, bind } = await workerCount(unit, dir, options.workers);
+  const strangers = await otherProcessesIn(dir, service);
+  if (strangers.length > 0) {
+    throw new AdoptRefusal(
+      `processes other than ${service} run in ${dir} (${strangers.slice(0, 5).join("; ")}): they would keep writing the checkout after it moved aside; stop them first`,
+    );
+  }
   const branch = options.branch ?? checkout.branch ?? "main";
   const branchProblem = branchNameProblem(branch);
   if (branchProblem) throw new AdoptRefusal(`--branch ${branch}: ${branchProblem}`);
@@ -213,16 +220,16 @@ async function planCheckout(options: AdoptOptions, adopted: AdoptedUnit): Promis
 
   const aside = `${dir}.pre-adopt-${releaseName(checkout.head).split("-")[0]}`;
   const shared = path.join(dir, "shared");
-  const sqlite = checkout.data.filter((d) => d.kind === "sqlite");
   const notes: string[] = [];
   let database: AdoptPlan["database"];
-  if (sqlite[0]) {
-    const from = path.join(dir, sqlite[0].path);
+  const [first, ...others] = checkout.databases;
+  if (first) {
+    const from = path.join(dir, first);
     const stats = await lstat(from);
-    database = { from, to: path.join(shared, sqlite[0].path), mode: stats.mode & 0o777 };
-    if (sqlite.length > 1) {
+    database = { from, to: path.join(shared, first), mode: stats.mode & 0o777 };
+    if (others.length > 0) {
       notes.push(
-        `${sqlite.length} SQLite files: ${sqlite[0].path} is database.path (backed up on each deploy), the others are copied and linked`,
+        `${checkout.databases.length} SQLite files: ${first} is database.path (backed up on each deploy); ${others.join(", ")} copied the same way and linked`,
       );
     }
   }
@@ -275,6 +282,32 @@ async function planCheckout(options: AdoptOptions, adopted: AdoptedUnit): Promis
     notes,
     wasActive: unit.activeState === "active",
   };
+}
+
+// Processes whose working directory is in `dir` and that are not the app's: a worker, a cron job,
+// a shell. "pid comm (cgroup)" each.
+async function otherProcessesIn(dir: string, service: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+    if (!cwd || (cwd !== dir && !cwd.startsWith(`${dir}/`))) continue;
+    const cgroup = unitCgroup(await readFile(`/proc/${pid}/cgroup`, "utf8").catch(() => ""));
+    if (cgroup.endsWith(`/${service}`) || cgroup.includes(`/${service}/`)) continue;
+    const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "?")).trim();
+    found.push(`pid ${pid} ${printable(comm, 40)} (${printable(cgroup, 80)})`);
+  }
+  return found;
+}
+
+// The systemd cgroup path from /proc/PID/cgroup: the unified line ("0::/system.slice/x.service"),
+// or on a hybrid host the name=systemd one.
+function unitCgroup(text: string): string {
+  const lines = text.split("\n");
+  const unified = lines.find((l) => l.startsWith("0::"));
+  const named = lines.find((l) => l.includes(":name=systemd:"));
+  const line = unified && unified !== "0::/" ? unified : (named ?? unified ?? "");
+  return line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
 }
 
 // The agent's own units may write only under /srv (their sandbox): an app elsewhere gets a

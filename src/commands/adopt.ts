@@ -158,7 +158,13 @@ export function formatPlan(plan: AdoptPlan, file: string, action: string): strin
   ];
   if (plan.data.length === 0) lines.push("  data:      none (no untracked files to keep)");
   for (const [i, entry] of plan.data.entries()) {
-    const how = entry.kind === "sqlite" ? "SQLite, online backup with the app stopped" : entry.kind;
+    const inside = plan.checkout.databases.filter((d) => d.startsWith(`${entry.path}/`));
+    const how =
+      entry.kind === "sqlite"
+        ? "SQLite, online backup with the app stopped"
+        : inside.length > 0
+          ? `${entry.kind}; SQLite inside by online backup: ${inside.join(", ")}`
+          : entry.kind;
     lines.push(
       `  ${i === 0 ? "data:     " : "          "} ${entry.path} -> shared/${entry.path} (${how}), linked into every release`,
     );

@@ -37,9 +37,11 @@ const SETUP = `set -euo pipefail
 work=$(mktemp -d)
 cp -a ${SAMPLE_APP_GUEST}/. "$work"/
 rm -rf "$work"/__pycache__ "$work"/instance "$work"/.env "$work"/REVISION "$work"/.git
-printf 'venv/\\n*.db\\n*.db-wal\\n*.db-shm\\n.env\\n__pycache__/\\nuploads/\\n' > "$work/.gitignore"
+printf 'venv/\\n*.db\\n*.db-wal\\n*.db-shm\\n.env\\n__pycache__/\\n/uploads/\\n' > "$work/.gitignore"
 mkdir -p "$(dirname ${REMOTE})"
 git init -q --bare -b main ${REMOTE}
+mkdir -p "$work/static/uploads" && touch "$work/static/uploads/.gitkeep"
+printf 'instance/\\n' >> "$work/.gitignore"
 (cd "$work" && ${GIT} init -q -b main && ${GIT} add -A && ${GIT} commit -q -m "datacharted" && ${GIT} push -q ${REMOTE} main)
 rm -rf "$work"
 git clone -q ${REMOTE} ${APP}
@@ -51,6 +53,8 @@ runuser -u www-data -- python3 -c 'import sqlite3; sqlite3.connect("app_dev.db")
 chmod 664 app_dev.db
 runuser -u www-data -- sh -c 'umask 077; echo SECRET_KEY=datacharted-secret > .env'
 runuser -u www-data -- sh -c 'mkdir uploads && echo picture > uploads/cat.txt'
+runuser -u www-data -- sh -c 'echo a > static/uploads/a.png && echo b > static/uploads/b.png'
+runuser -u www-data -- sh -c 'mkdir instance && python3 -c "import sqlite3; c = sqlite3.connect(\\"instance/sessions.db\\"); c.execute(\\"CREATE TABLE s (k)\\"); c.commit()"'
 runuser -u www-data -- python3 -c 'import app' >/dev/null
 rm -f ${CONFIG}
 `;
@@ -168,6 +172,17 @@ describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot 
     assert.equal(await fingerprint(), unpushedWas);
     await sh(machine, `cd ${APP} && runuser -u www-data -- git reset -q --hard ${head}`);
 
+    // Another process working in the checkout (a worker, a cron job) would keep writing it.
+    await sh(machine, `systemd-run --unit=stray --quiet -p WorkingDirectory=${APP} /bin/sleep 300`);
+    const stray = await adopt();
+    await sh(machine, "systemctl stop stray.service");
+    assert.equal(stray.code, 1, explain(stray));
+    assert.match(
+      stray.stderr,
+      /processes other than datacharted\.service run in .*sleep \(\/system\.slice\/stray\.service\)/,
+      explain(stray),
+    );
+
     // A unit that is not gunicorn: its worker count must be given.
     await machine.writeFile(
       "/etc/systemd/system/plain.service",
@@ -208,6 +223,8 @@ describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot 
       /app_dev\.db -> shared\/app_dev\.db \(SQLite, online backup/,
       /\.env -> shared\/\.env \(env\)/,
       /uploads -> shared\/uploads \(directory\)/,
+      /static\/uploads -> shared\/static\/uploads \(directory\)/,
+      /instance -> shared\/instance \(directory; SQLite inside by online backup: instance\/sessions\.db\)/,
       /rebuilt: +__pycache__, venv/,
       new RegExp(`WorkingDirectory=${APP}/current`),
       new RegExp(`ExecStart=${APP}/current/venv/bin/python -m gunicorn`),
@@ -291,8 +308,19 @@ describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot 
     assert.equal(await sh(machine, `cat ${APP}/current/.env`), "SECRET_KEY=datacharted-secret");
     assert.equal(await sh(machine, `stat -c '%a %U' ${APP}/shared/.env`), "600 www-data");
     assert.equal(await sh(machine, `cat ${APP}/current/uploads/cat.txt`), "picture");
+    assert.equal(await sh(machine, `cat ${APP}/current/static/uploads/b.png`), "b");
     assert.equal(
-      await sh(machine, `cd ${aside} && runuser -u www-data -- git status --porcelain`),
+      await sh(
+        machine,
+        `sqlite3 -readonly ${APP}/shared/instance/sessions.db "PRAGMA quick_check"`,
+      ),
+      "ok",
+    );
+    assert.equal(
+      await sh(
+        machine,
+        `cd ${aside} && runuser -u www-data -- git status --porcelain --untracked-files=no`,
+      ),
       "",
     );
     assert.equal(await sh(machine, `cat ${aside}/.env`), "SECRET_KEY=datacharted-secret");
