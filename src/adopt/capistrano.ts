@@ -8,10 +8,20 @@
 import { lstat, readdir, readFile, readlink, rename, rm, rmdir } from "node:fs/promises";
 import path from "node:path";
 import { loadConfig, selectApp } from "../config/load.js";
+import type { Interruption } from "../deploy/interruption.js";
 import { readSmallPath } from "../fs/bounded-read.js";
 import { writeDurably } from "../fs/durable.js";
+import { openEntry } from "../fs/entry.js";
+import { pinDir } from "../fs/pinned-dir.js";
 import { agentDirProblems } from "../release/agent-dirs.js";
-import { type AppLayout, appLayout, readLiveRelease, releaseName } from "../release/layout.js";
+import {
+  type AppLayout,
+  appLayout,
+  compareReleases,
+  isReleaseName,
+  readLiveRelease,
+  releaseName,
+} from "../release/layout.js";
 import { backupApp } from "../sqlite/backup-app.js";
 import { verifyRelease } from "../steps/verify.js";
 import { nameOfId } from "../system/accounts.js";
@@ -31,6 +41,15 @@ import {
   workerCount,
 } from "./plan.js";
 
+export interface PlannedDir {
+  path: string;
+  dev: number;
+  ino: number;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
 export interface CapistranoPlan {
   name: string;
   service: string;
@@ -48,7 +67,7 @@ export interface CapistranoPlan {
   linked: string[];
   database?: string;
   // Directories made root's alone: their owner and mode before, to put back on failure.
-  dirs: { path: string; uid: number; gid: number; mode: number }[];
+  dirs: PlannedDir[];
   // Capistrano's repo/ kept aside under this name (when it is there).
   repoAside?: string;
   agentDropIns: DropIn[];
@@ -78,7 +97,22 @@ export async function planCapistrano(
       `${layout.current} does not point at a release in ${layout.releases} with a REVISION`,
     );
   }
-  const names = (await run("ls", ["-1", "--", layout.releases])).stdout.split("\n").filter(Boolean);
+  const names = (await readdir(layout.releases)).filter(isReleaseName).sort(compareReleases);
+  // Once releases/ is root's, what is in it is trusted to be what the names say.
+  for (const name of names) {
+    const stats = await lstat(path.join(layout.releases, name));
+    if (!stats.isDirectory()) {
+      throw new AdoptRefusal(
+        `${path.join(layout.releases, name)} is not a directory: remove it first`,
+      );
+    }
+  }
+  const leftInBackups = await readdir(layout.backups).catch(() => [] as string[]);
+  if (leftInBackups.length > 0) {
+    throw new AdoptRefusal(
+      `${layout.backups} is not empty: the agent keeps its own backups there; move them elsewhere first`,
+    );
+  }
   const branch = options.branch ?? "main";
   const behind = await remoteHasCommit(options.repo, branch, live.revision);
   const { workers, workersFrom, bind } = await workerCount(unit, adopted.dir, options.workers);
@@ -102,7 +136,14 @@ export async function planCapistrano(
     if (![layout.dir, layout.releases, layout.backups].includes(problem.path)) {
       throw new AdoptRefusal(problem.message);
     }
-    dirs.push({ path: problem.path, uid: stats.uid, gid: stats.gid, mode: stats.mode & 0o7777 });
+    dirs.push({
+      path: problem.path,
+      dev: stats.dev,
+      ino: stats.ino,
+      uid: stats.uid,
+      gid: stats.gid,
+      mode: stats.mode & 0o7777,
+    });
   }
   const repo = await lstat(layout.repo).catch(() => undefined);
   const repoAside = repo
@@ -243,22 +284,20 @@ export async function executeCapistrano(
   plan: CapistranoPlan,
   config: { file: string; merged: MergedConfig },
   say: (line: string) => void,
+  interruption: Interruption,
 ): Promise<CapistranoResult> {
   const undos: { what: string; run: () => Promise<void> }[] = [];
   const touched = plan.agentDropIns.map((d) => d.path);
   const before = await Promise.all(touched.map((f) => readFileOrUndefined(f)));
   try {
+    // The app directory first (nothing can be renamed in it once others lose write), each
+    // through a descriptor of the very directory the plan saw: never a path a link could steer.
     for (const dir of plan.dirs) {
       undos.push({
         what: `give ${dir.path} back to uid ${dir.uid}`,
-        run: async () => {
-          await run("chown", ["--no-dereference", `${dir.uid}:${dir.gid}`, "--", dir.path]);
-          await run("chmod", [dir.mode.toString(8), "--", dir.path]);
-        },
+        run: () => setOwnerAndMode(dir, dir.uid, dir.gid, dir.mode),
       });
-      // Not through a link: the path was found a directory, and chown -h never follows one.
-      await run("chown", ["--no-dereference", "0:0", "--", dir.path]);
-      await run("chmod", ["go-w", "--", dir.path]);
+      await setOwnerAndMode(dir, 0, 0, dir.mode & ~0o022);
       say(`${dir.path} is root's`);
     }
     if (plan.repoAside) {
@@ -271,6 +310,11 @@ export async function executeCapistrano(
     undos.push({ what: "put the agent's drop-ins back", run: () => restore(touched, before) });
     for (const dropIn of plan.agentDropIns) await writeDurably(dropIn.path, dropIn.text);
     if (plan.agentDropIns.length > 0) await daemonReload();
+    if (interruption.signal) throw new Error(`${interruption.signal} received`);
+    // Planned a while ago: an edit made since would be overwritten (and put back stale).
+    if ((await readFileOrUndefined(config.file)) !== config.merged.before) {
+      throw new Error(`${config.file} changed since the plan was made: run agent adopt again`);
+    }
     const mode = ((await lstat(config.file).catch(() => undefined))?.mode ?? 0o640) & 0o777;
     undos.push({
       what: `put ${config.file} back`,
@@ -284,6 +328,7 @@ export async function executeCapistrano(
     const app = selectApp(await loadConfig(config.file), plan.name);
     const summary = await verifyRelease(app, plan.live.revision);
     say(`verified ${plan.live.name}: ${summary}`);
+    if (interruption.signal) throw new Error(`${interruption.signal} received`);
     // The first backup, so the DB has one from the start (a rollback before the next deploy).
     if (app.database) say(`backed up the DB: ${(await backupApp(app)).path}`);
     say(await tellDaemon(plan.agentDropIns.length > 0));
@@ -301,6 +346,37 @@ export async function executeCapistrano(
     }
     if (plan.agentDropIns.length > 0) await daemonReload().catch(() => undefined);
     return { adopted: false, message, restoreFailures };
+  }
+}
+
+// Owner and mode of a planned directory, set through a descriptor opened without following a
+// link, and only when it is still the directory the plan saw.
+async function setOwnerAndMode(
+  dir: PlannedDir,
+  uid: number,
+  gid: number,
+  mode: number,
+): Promise<void> {
+  const parent = await pinDir(path.dirname(dir.path));
+  try {
+    const opened = await openEntry(parent, path.basename(dir.path), "dir");
+    try {
+      if (opened.stats.dev !== dir.dev || opened.stats.ino !== dir.ino) {
+        throw new Error(`${dir.path} was replaced since the plan was made: refused`);
+      }
+      // Write taken away before the owner changes, given back after.
+      if (uid === 0) {
+        await opened.handle.chmod(mode);
+        await opened.handle.chown(uid, gid);
+      } else {
+        await opened.handle.chown(uid, gid);
+        await opened.handle.chmod(mode);
+      }
+    } finally {
+      await opened.handle.close();
+    }
+  } finally {
+    await parent.close();
   }
 }
 

@@ -222,7 +222,10 @@ async function collapseIntoDirectories(
     result = result.filter((e) => path.dirname(e.path) !== parent);
     result.push({ path: parent, kind: "directory" });
   }
-  return result;
+  // One linked path inside another would be a link inside a link: the outer one carries it.
+  return result.filter(
+    (e) => !result.some((outer) => outer !== e && e.path.startsWith(`${outer.path}/`)),
+  );
 }
 
 // SQLite files inside the data directories (instance/app.db): copied by the online backup API

@@ -14,10 +14,10 @@ import { holdPaths } from "../steps/hold.js";
 import { syncApp } from "../sync/sync.js";
 import { runAs } from "../system/accounts.js";
 import { type RunOptions, run } from "../system/run.js";
-import { daemonReload, unitAction } from "../system/systemd.js";
+import { daemonReload, showUnit, unitAction } from "../system/systemd.js";
 import type { MergedConfig } from "./agent-config.js";
-import { removeJournal, writeJournal } from "./journal.js";
-import type { AdoptPlan } from "./plan.js";
+import { type AdoptJournal, removeJournal, writeJournal } from "./journal.js";
+import { type AdoptPlan, processesUsing } from "./plan.js";
 
 export interface AdoptResult {
   adopted: boolean;
@@ -60,6 +60,24 @@ export async function executeAdoption(
     holdPaths({ name: plan.name, service: plan.service }).dropIn,
   ];
   const before = await Promise.all(touched.map(snapshot));
+  const configMode = ((await stat(config.file).catch(() => undefined))?.mode ?? 0o640) & 0o777;
+  const journal: AdoptJournal = {
+    service: plan.service,
+    dir: plan.dir,
+    aside: plan.aside,
+    wasActive: plan.wasActive,
+    files: [plan.unitDropIn, ...plan.agentDropIns].map((d, i) => ({
+      path: d.path,
+      before: before[i] ?? null,
+    })),
+    config: {
+      file: config.file,
+      before: config.merged.before ?? null,
+      after: config.merged.text,
+      mode: configMode,
+    },
+  };
+  let configWritten = false;
   try {
     const checkInterrupted = () => {
       if (interruption.signal) throw new Error(`${interruption.signal} received`);
@@ -71,17 +89,18 @@ export async function executeAdoption(
     await unitAction("stop", plan.service);
     checkInterrupted();
 
-    // From here until the config entry is on disk, a cut leaves a host only the journal explains.
-    await writeJournal(plan.name, {
-      service: plan.service,
-      dir: plan.dir,
-      aside: plan.aside,
-      wasActive: plan.wasActive,
-      files: [plan.unitDropIn, ...plan.agentDropIns].map((d, i) => ({
-        path: d.path,
-        before: before[i] ?? null,
-      })),
-    });
+    // Nothing may still work in the checkout: a process the unit's stop left (KillMode=process),
+    // or one that started since the plan (a cron job), would write it after it moved aside.
+    const using = await processesUsing(plan.dir);
+    if (using.length > 0) {
+      throw new Error(
+        `processes still use ${plan.dir} with ${plan.service} stopped (${using.slice(0, 5).join("; ")})`,
+      );
+    }
+
+    // From here until the adoption has gone through or been undone, a cut leaves a host only the
+    // journal explains (journal.ts).
+    await writeJournal(plan.name, journal);
     undos.push({ what: "remove the adoption's journal", run: () => removeJournal(plan.name) });
     // The checkout, whole, aside; the agent's layout in its place.
     await rename(plan.dir, plan.aside);
@@ -92,7 +111,10 @@ export async function executeAdoption(
     say(`kept the checkout as ${plan.aside}`);
     await mkdir(plan.dir, { mode: 0o755 });
     await fsyncDir(path.dirname(plan.dir));
-    undos.push({ what: `remove the new ${plan.dir}`, run: () => removeDir(plan.dir) });
+    const made = await lstat(plan.dir);
+    journal.layout = { dev: made.dev, ino: made.ino };
+    await writeJournal(plan.name, journal);
+    undos.push({ what: `remove the new ${plan.dir}`, run: () => removeDir(plan.dir, made) });
     const shared = path.join(plan.dir, "shared");
     await mkdir(shared, { mode: 0o775 });
     await run("chown", [`${owner.uid}:${owner.gid}`, shared]);
@@ -151,9 +173,9 @@ export async function executeAdoption(
     if (now !== config.merged.before) {
       throw new Error(`${config.file} changed since the plan was made: run agent adopt again`);
     }
-    const mode = ((await stat(config.file).catch(() => undefined))?.mode ?? 0o640) & 0o777;
-    undos.push({ what: `put ${config.file} back`, run: () => restoreConfig(config, mode) });
-    await writeDurably(config.file, config.merged.text, mode);
+    undos.push({ what: `put ${config.file} back`, run: () => restoreConfig(config, configMode) });
+    await writeDurably(config.file, config.merged.text, configMode);
+    configWritten = true;
     say(`${config.merged.action === "add" ? "added the app to" : "wrote"} ${config.file}`);
     await removeJournal(plan.name);
     checkInterrupted();
@@ -177,6 +199,11 @@ export async function executeAdoption(
     return { adopted: true, restoreFailures: [] };
   } catch (error) {
     const message = (error as Error).message;
+    // The app may have run on the new layout: a cut during the undo must not lose that layout.
+    if (configWritten) {
+      journal.ranOnLayout = true;
+      await writeJournal(plan.name, journal).catch(() => undefined);
+    }
     say(`adoption failed: ${message}; putting the host back`);
     const restoreFailures: string[] = [];
     // The app is stopped (a failed first deploy leaves it so) before its files move back.
@@ -203,6 +230,10 @@ export async function executeAdoption(
 // app's directory (ReadWritePaths= counts only from a start), a reload (SIGHUP: the config read
 // again) otherwise. A daemon that is not running is left so.
 export async function tellDaemon(restart: boolean): Promise<string> {
+  const { LoadState: state } = await showUnit("deploy-agent.service", ["LoadState"]).catch(() => ({
+    LoadState: "",
+  }));
+  if (state !== "loaded") return "deploy-agent.service is not installed: no daemon to tell";
   const verb = restart ? "try-restart" : "try-reload-or-restart";
   const result = await run("systemctl", [verb, "--", "deploy-agent.service"], {
     reject: false,
@@ -301,8 +332,12 @@ async function restoreConfig(
 
 // Remove the layout the adoption made (root's directory, the app user's files inside): through a
 // pinned parent, never following a link.
-async function removeDir(dir: string): Promise<void> {
+async function removeDir(dir: string, made: { dev: number; ino: number }): Promise<void> {
   const found = await lstat(dir).catch(() => undefined);
   if (!found) return;
+  // Only the directory the adoption made: never a checkout someone put back meanwhile.
+  if (!found.isDirectory() || found.uid !== 0 || found.dev !== made.dev || found.ino !== made.ino) {
+    throw new Error(`${dir} is no longer the layout this adoption made: left as it is`);
+  }
   await withPinnedDir(path.dirname(dir), (parent) => removeTree(parent, path.basename(dir)));
 }

@@ -92,6 +92,8 @@ export interface AdoptedUnit {
   dir: string;
   // Per EnvironmentFiles entry: whether systemd ignores it missing ("-" in the unit).
   optionalFiles: boolean[];
+  // The unit's files (fragment and drop-ins).
+  files: string[];
 }
 
 // The unit, read and checked: it exists, runs as a user of its own from a directory.
@@ -152,12 +154,6 @@ export async function readAdoptedUnit(options: AdoptOptions): Promise<AdoptedUni
       `${dir}: only letters, digits and . _ @ + - are handled in the directory's path`,
     );
   }
-  const stray = await settingsNaming(files, dir);
-  if (stray.length > 0) {
-    throw new AdoptRefusal(
-      `${service} names ${dir} in ${stray.join(", ")}, which adopting would not move: change them to ${dir}/current first, or remove them`,
-    );
-  }
   if (!unit.user || unit.user === "root" || unit.user === "0") {
     throw new AdoptRefusal(
       `${service} runs as root: set User= (the account the app runs as) before adopting it`,
@@ -166,7 +162,7 @@ export async function readAdoptedUnit(options: AdoptOptions): Promise<AdoptedUni
   const optionalFiles = [
     ...shown.stdout.matchAll(/^EnvironmentFiles=.* \(ignore_errors=(yes|no)\)$/gm),
   ].map((m) => m[1] === "yes");
-  return { service, name, unit, dir, optionalFiles };
+  return { service, name, unit, dir, optionalFiles, files };
 }
 
 export async function planAdoption(
@@ -180,6 +176,13 @@ export async function planAdoption(
 
 async function planCheckout(options: AdoptOptions, adopted: AdoptedUnit): Promise<AdoptPlan> {
   const { service, name, unit, dir } = adopted;
+  // The drop-in moves four settings under current/; any other naming the checkout would break.
+  const stray = await settingsNaming(adopted.files, dir);
+  if (stray.length > 0) {
+    throw new AdoptRefusal(
+      `${service} names ${dir} in ${stray.join(", ")}, which adopting would not move: change them to ${dir}/current first, or remove them`,
+    );
+  }
   // Whoever may rename entries in a parent could put a directory (or a link) of its own where root
   // is about to make the layout.
   for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
@@ -296,6 +299,30 @@ async function otherProcessesIn(dir: string, service: string): Promise<string[]>
     if (cgroup.endsWith(`/${service}`) || cgroup.includes(`/${service}/`)) continue;
     const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "?")).trim();
     found.push(`pid ${pid} ${printable(comm, 40)} (${printable(cgroup, 80)})`);
+  }
+  return found;
+}
+
+// Every process whose working directory, or an open file, is in `dir` (after the app's stop there
+// should be none): "pid comm".
+export async function processesUsing(dir: string): Promise<string[]> {
+  const inside = (target: string | undefined) =>
+    target !== undefined && (target === dir || target.startsWith(`${dir}/`));
+  const found: string[] = [];
+  for (const pid of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    let uses = inside(await readlink(`/proc/${pid}/cwd`).catch(() => undefined));
+    if (!uses) {
+      for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+        if (inside(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => undefined))) {
+          uses = true;
+          break;
+        }
+      }
+    }
+    if (!uses) continue;
+    const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "?")).trim();
+    found.push(`pid ${pid} ${printable(comm, 40)}`);
   }
   return found;
 }
@@ -485,7 +512,8 @@ const REWRITTEN = new Set(["WorkingDirectory", "ExecStart", "Environment", "Envi
 async function settingsNaming(files: string[], dir: string): Promise<string[]> {
   const found = new Set<string>();
   for (const file of files) {
-    const text = await readFile(file, "utf8").catch(() => "");
+    // A line ending in a backslash goes on in the next (systemd.syntax).
+    const text = (await readFile(file, "utf8").catch(() => "")).replace(/\\\n/g, " ");
     for (const line of text.split("\n")) {
       const setting = /^\s*([A-Za-z]+)\s*=(.*)$/.exec(line);
       if (!setting?.[1] || REWRITTEN.has(setting[1])) continue;

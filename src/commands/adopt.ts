@@ -23,6 +23,7 @@ import { catchingSignals, sayOnStderr } from "../deploy/interruption.js";
 import { terminalSink } from "../deploy/terminal.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { printable } from "../output/sanitize.js";
+import { acquireLock } from "../system/lock.js";
 
 export interface AdoptCommandOptions {
   config?: string;
@@ -36,6 +37,17 @@ export interface AdoptCommandOptions {
 }
 
 export async function adoptCommand(options: AdoptCommandOptions): Promise<number> {
+  // One adoption (or recovery of one) at a time on a host: a recovery must never take apart an
+  // adoption that is still running. (Not an app's name: those cannot start with a dot.)
+  const lock = await acquireLock(".adopt", "adopt");
+  try {
+    return await adoptLocked(options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function adoptLocked(options: AdoptCommandOptions): Promise<number> {
   const file = resolveConfigPath(options.config);
   // First, any adoption a power cut interrupted is put back (also run at boot, see
   // units/deploy-agent-sync.service).
@@ -127,7 +139,11 @@ async function adoptCapistrano(
     out("dry run: nothing was changed.");
     return ExitCode.ok;
   }
-  const result = await executeCapistrano(plan, { file, merged }, (line) => out(`adopt: ${line}`));
+  const result = await catchingSignals(
+    (interruption) =>
+      executeCapistrano(plan, { file, merged }, (line) => out(`adopt: ${line}`), interruption),
+    sayOnStderr("adopt"),
+  );
   if (result.adopted) {
     out(`adopted: ${plan.name} in place; its releases are the agent's to roll back to and prune.`);
     return ExitCode.ok;

@@ -214,10 +214,11 @@ describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot 
     await sh(machine, `rm ${CONFIG}`);
   });
 
-  test("--dry-run prints the plan and changes no file", async () => {
+  test("--dry-run prints the plan and changes no file", async (t) => {
     const was = await fingerprint();
     const run = await adopt("--dry-run");
     assert.equal(run.code, 0, explain(run));
+    t.diagnostic(`the plan, as printed:\n${run.stdout}`);
     for (const expected of [
       /1 master \+ 3 workers \(gunicorn --workers\)/,
       /app_dev\.db -> shared\/app_dev\.db \(SQLite, online backup/,
@@ -289,10 +290,11 @@ describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot 
     await sh(machine, "systemctl disable --quiet deploy-agent-sync.service");
   });
 
-  test("adopted while a client writes: every answered write kept, check ok, the next push deploys", async () => {
+  test("adopted while a client writes: every answered write kept, check ok, the next push deploys", async (t) => {
     const writer = await writerStarted(20);
     const run = await adopt();
     assert.equal(run.code, 0, explain(run));
+    t.diagnostic(`the adoption, as printed:\n${run.stdout}`);
     const aside = /kept, untouched, in (\S+)\./.exec(run.stdout)?.[1] ?? "";
     assert.match(aside, /^\/opt\/datacharted-app\.pre-adopt-\d{8}T\d{6}Z$/, run.stdout);
     await waitForHealth(machine, head);
