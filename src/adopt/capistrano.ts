@@ -13,6 +13,8 @@ import { readSmallPath } from "../fs/bounded-read.js";
 import { writeDurably } from "../fs/durable.js";
 import { openEntry } from "../fs/entry.js";
 import { pinDir } from "../fs/pinned-dir.js";
+import { displayUrl } from "../git/display-url.js";
+import { printable } from "../output/sanitize.js";
 import { agentDirProblems } from "../release/agent-dirs.js";
 import {
   type AppLayout,
@@ -38,6 +40,7 @@ import {
   healthUrlOf,
   installHooks,
   remoteHasCommit,
+  repoEntry,
   workerCount,
 } from "./plan.js";
 
@@ -114,7 +117,7 @@ export async function planCapistrano(
     );
   }
   const branch = options.branch ?? "main";
-  const behind = await remoteHasCommit(options.repo, branch, live.revision);
+  const behind = await remoteHasCommit(repoEntry(options, branch), live.revision);
   const { workers, workersFrom, bind } = await workerCount(unit, adopted.dir, options.workers);
   const healthUrl = await healthUrlOf(bind, options.health);
   const group = unit.group || (await nameOfId("group", (await lstat(live.dir)).gid));
@@ -157,7 +160,7 @@ export async function planCapistrano(
     service,
     user: unit.user,
     group,
-    repo: { url: options.repo, branch },
+    repo: repoEntry(options, branch),
     ...(linked.length > 0 ? { linked } : {}),
     ...(hooks ? { hooks } : {}),
     ...(database ? { database: { path: database, mode: await modeOf(database) } } : {}),
@@ -250,7 +253,7 @@ export function formatCapistranoPlan(
     `agent adopt ${plan.service}: the plan (a Capistrano layout, adopted in place)`,
     `  unit:      ${plan.service}, user ${plan.user}, group ${plan.group}, 1 master + ${plan.workers} workers (${plan.workersFrom})`,
     `  releases:  ${plan.releases.join(", ")}; live ${plan.live.name} at ${plan.live.revision.slice(0, 12)}`,
-    `  remote:    ${plan.url} has ${plan.live.revision.slice(0, 12)} on ${plan.branch}${plan.behind > 0 ? `, ${plan.behind} commit(s) behind it (the next sync deploys them)` : ""}`,
+    `  remote:    ${printable(displayUrl(plan.url))} has ${plan.live.revision.slice(0, 12)} on ${plan.branch}${plan.behind > 0 ? `, ${plan.behind} commit(s) behind it (the next sync deploys them)` : ""}`,
     `  health:    ${plan.healthUrl}`,
     `  linked:    ${plan.linked.length > 0 ? plan.linked.join(", ") : "nothing"} (from the live release's links into shared/)`,
   ];

@@ -6,13 +6,15 @@ import os from "node:os";
 import path from "node:path";
 import { askOnce } from "../check/version-probe.js";
 import { STATE_DIR } from "../config/paths.js";
-import type { HealthConfig } from "../config/schema.js";
+import type { AppConfig, HealthConfig } from "../config/schema.js";
 import { readSmallPath } from "../fs/bounded-read.js";
 import { withPinnedDir } from "../fs/pinned-dir.js";
 import { removeTree } from "../fs/remove-tree.js";
 import { ensureBareRepo } from "../git/bare-repo.js";
+import { displayUrl } from "../git/display-url.js";
 import { fetchWithDeadline } from "../git/fetch.js";
 import { branchNameProblem } from "../git/ref-name.js";
+import { checkedRemoteAccess } from "../git/remote-access.js";
 import { countCommitsBetween, hasCommit, isAncestor, resolveCommit } from "../git/revisions.js";
 import { printable } from "../output/sanitize.js";
 import { releaseName } from "../release/layout.js";
@@ -38,6 +40,10 @@ import {
 export interface AdoptOptions {
   service: string;
   repo: string;
+  // A private remote's access, as repo.ssh_key / known_hosts / token_file (written to the entry).
+  sshKey?: string;
+  knownHosts?: string;
+  tokenFile?: string;
   branch?: string;
   health?: string;
   workers?: number;
@@ -218,7 +224,7 @@ async function planCheckout(options: AdoptOptions, adopted: AdoptedUnit): Promis
   const branch = options.branch ?? checkout.branch ?? "main";
   const branchProblem = branchNameProblem(branch);
   if (branchProblem) throw new AdoptRefusal(`--branch ${branch}: ${branchProblem}`);
-  const behind = await remoteHasCommit(options.repo, branch, checkout.head);
+  const behind = await remoteHasCommit(repoEntry(options, branch), checkout.head);
   const healthUrl = await healthUrlOf(bind, options.health);
 
   const aside = `${dir}.pre-adopt-${releaseName(checkout.head).split("-")[0]}`;
@@ -243,7 +249,7 @@ async function planCheckout(options: AdoptOptions, adopted: AdoptedUnit): Promis
     service,
     user: unit.user,
     group,
-    repo: { url: options.repo, branch },
+    repo: repoEntry(options, branch),
     ...(linked.length > 0 ? { linked } : {}),
     ...(hooks ? { hooks } : {}),
     ...(database
@@ -392,7 +398,29 @@ export async function workerCount(
 
 // Whether the remote has the checkout's commit; how far its branch is ahead of it. Fetched into a
 // scratch repository of root's, removed afterwards.
-export async function remoteHasCommit(url: string, branch: string, head: string): Promise<number> {
+// The entry's repo: the URL and branch, and a private remote's files when given.
+export function repoEntry(options: AdoptOptions, branch: string): Record<string, string> {
+  return {
+    url: options.repo,
+    branch,
+    ...(options.sshKey ? { ssh_key: options.sshKey } : {}),
+    ...(options.knownHosts ? { known_hosts: options.knownHosts } : {}),
+    ...(options.tokenFile ? { token_file: options.tokenFile } : {}),
+  };
+}
+
+export async function remoteHasCommit(
+  entry: Record<string, string>,
+  head: string,
+): Promise<number> {
+  const url = entry.url as string;
+  const branch = entry.branch as string;
+  // The key, host keys or token as every later fetch uses them (root's alone, or refused).
+  const access = await checkedRemoteAccess(entry as unknown as AppConfig["repo"]).catch(
+    (error: Error) => {
+      throw new AdoptRefusal(error.message);
+    },
+  );
   const parent = await scratchParent();
   await sweepScratch(parent);
   const scratch = await mkdtemp(path.join(parent, SCRATCH_PREFIX));
@@ -401,19 +429,21 @@ export async function remoteHasCommit(url: string, branch: string, head: string)
     await ensureBareRepo(repo);
     await fetchWithDeadline(repo, url, ["+refs/heads/*:refs/heads/*"], {
       timeoutMs: 120_000,
+      access,
     }).catch((error: Error) => {
       throw new AdoptRefusal(error.message);
     });
     const tip = await resolveCommit(repo, `refs/heads/${branch}`);
-    if (!tip) throw new AdoptRefusal(`${url} has no branch ${branch}`);
+    const shown = displayUrl(url);
+    if (!tip) throw new AdoptRefusal(`${shown} has no branch ${branch}`);
     if (!(await hasCommit(repo, head))) {
       throw new AdoptRefusal(
-        `${url} does not have the checkout's commit ${head.slice(0, 12)}: push it first (the agent deploys only what the remote has)`,
+        `${shown} does not have the checkout's commit ${head.slice(0, 12)}: push it first (the agent deploys only what the remote has)`,
       );
     }
     if (!(await isAncestor(repo, head, tip))) {
       throw new AdoptRefusal(
-        `the checkout's commit ${head.slice(0, 12)} is not in the history of ${branch} on ${url}: the next sync would replace it with an unrelated commit; name the branch it is on with --branch`,
+        `the checkout's commit ${head.slice(0, 12)} is not in the history of ${branch} on ${shown}: the next sync would replace it with an unrelated commit; name the branch it is on with --branch`,
       );
     }
     return await countCommitsBetween(repo, head, tip);

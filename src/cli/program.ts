@@ -146,6 +146,9 @@ export async function runCli(argv: string[]): Promise<{ command: string; code: n
       "--workers <n>",
       "worker processes (default: read from gunicorn's command line or config)",
     )
+    .option("--ssh-key <file>", "a private remote's deploy key (repo.ssh_key), with --known-hosts")
+    .option("--known-hosts <file>", "the remote's pinned host keys (repo.known_hosts)")
+    .option("--token-file <file>", "an HTTPS remote's token (repo.token_file)")
     .option("--dry-run", "print the plan and change nothing")
     .option(
       "--recover",
@@ -161,6 +164,9 @@ export async function runCli(argv: string[]): Promise<{ command: string; code: n
           workers?: string;
           dryRun?: boolean;
           recover?: boolean;
+          sshKey?: string;
+          knownHosts?: string;
+          tokenFile?: string;
         },
       ) => {
         const { adoptCommand } = await import("../commands/adopt.js");

@@ -22,6 +22,7 @@ import { resolveConfigPath } from "../config/paths.js";
 import { catchingSignals, sayOnStderr } from "../deploy/interruption.js";
 import { terminalSink } from "../deploy/terminal.js";
 import { ExitCode, UsageError } from "../errors.js";
+import { displayUrl } from "../git/display-url.js";
 import { printable } from "../output/sanitize.js";
 import { acquireLock } from "../system/lock.js";
 
@@ -30,6 +31,9 @@ export interface AdoptCommandOptions {
   service?: string;
   repo?: string;
   recover?: boolean;
+  sshKey?: string;
+  knownHosts?: string;
+  tokenFile?: string;
   branch?: string;
   health?: string;
   workers?: string;
@@ -57,6 +61,11 @@ async function adoptLocked(options: AdoptCommandOptions): Promise<number> {
     throw new UsageError("agent adopt SERVICE --repo URL: name the unit and the remote");
   }
   const { service: unitName, repo } = options;
+  if (!!options.sshKey !== !!options.knownHosts) {
+    throw new UsageError(
+      "--ssh-key and --known-hosts go together: the key, and the host keys it may talk to",
+    );
+  }
   let workers: number | undefined;
   if (options.workers !== undefined) {
     workers = Number(options.workers);
@@ -72,6 +81,9 @@ async function adoptLocked(options: AdoptCommandOptions): Promise<number> {
     planned = await planAdoption({
       service: unitName,
       repo,
+      sshKey: options.sshKey,
+      knownHosts: options.knownHosts,
+      tokenFile: options.tokenFile,
       branch: options.branch,
       health: options.health,
       workers,
@@ -167,7 +179,7 @@ export function formatPlan(plan: AdoptPlan, file: string, action: string): strin
     `agent adopt ${plan.service}: the plan`,
     `  unit:      ${plan.service}, user ${plan.user}, group ${plan.group}, 1 master + ${plan.workers} workers (${plan.workersFrom})`,
     `  checkout:  ${plan.dir} at ${short}${plan.checkout.branch ? ` (${plan.checkout.branch})` : ""}, no changes to tracked files`,
-    `  remote:    ${printable(plan.url)} has ${short} on ${plan.branch}${plan.behind > 0 ? `, ${plan.behind} commit(s) behind it (the next sync deploys them)` : ""}`,
+    `  remote:    ${printable(displayUrl(plan.url))} has ${short} on ${plan.branch}${plan.behind > 0 ? `, ${plan.behind} commit(s) behind it (the next sync deploys them)` : ""}`,
     `  health:    ${plan.healthUrl}`,
     `  layout:    ${plan.dir} becomes releases/, current, shared/, repo/, backups/; the checkout is kept whole as ${plan.aside}`,
     `  release:   the first one is ${short}, built by the install hook and verified like every deploy`,

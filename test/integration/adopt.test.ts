@@ -183,6 +183,23 @@ describe("agent adopt: an in-place checkout taken over", { skip: skipUnlessRoot 
       explain(stray),
     );
 
+    // A private remote's key that is not root's alone is not used (as by every fetch).
+    await sh(
+      machine,
+      "install -o www-data -m 600 /dev/null /root/adopt_key && install -m 600 /dev/null /root/adopt_hosts",
+    );
+    const openKey = await adopt(
+      "--ssh-key",
+      "/root/adopt_key",
+      "--known-hosts",
+      "/root/adopt_hosts",
+    );
+    assert.equal(openKey.code, 1, explain(openKey));
+    assert.match(openKey.stderr, /repo\.ssh_key: .*not used/, explain(openKey));
+    const halfKey = await adopt("--ssh-key", "/root/adopt_key");
+    assert.equal(halfKey.code, 64, explain(halfKey));
+    await sh(machine, "rm /root/adopt_key /root/adopt_hosts");
+
     // A unit that is not gunicorn: its worker count must be given.
     await machine.writeFile(
       "/etc/systemd/system/plain.service",
