@@ -15,12 +15,19 @@ export const healthCheck: Check = {
   name: "health",
   async run(ctx) {
     if (!ctx.app.health) return { status: "ok", summary: "not configured", details: {} };
-    const [live, unit] = await Promise.all([liveReleaseOf(ctx), unitProcessesOf(ctx)]);
+    const live = await liveReleaseOf(ctx);
+    // The probe starts while the unit's processes are still being read (systemd, the cgroup,
+    // /proc): it needs the worker PIDs only after its first health.requests answers.
+    const unitRead = unitProcessesOf(ctx);
     // The answers must come from the workers; a single-process app answers from its master.
-    const serving = unit.workers.length > 0 ? unit.workers : unit.masters;
+    const serving = unitRead.then((unit) =>
+      unit.workers.length > 0 ? unit.workers : unit.masters,
+    );
     const [probe, proof] = await Promise.all([
       probeVersions(ctx.app, live?.revision, serving),
-      live ? proveWorkers(ctx, live.dir, unit.members, unit.masters) : undefined,
+      unitRead.then((unit) =>
+        live ? proveWorkers(ctx, live.dir, unit.members, unit.masters) : undefined,
+      ),
     ]);
     return judgeProbe(probe, proof);
   },

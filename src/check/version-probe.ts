@@ -48,23 +48,31 @@ const PER_WORKER = 50;
 export async function probeVersions(
   app: AppConfig,
   expectedRevision: string | undefined,
-  workers: number[] = [],
+  workers: number[] | Promise<number[]> = [],
 ): Promise<VersionProbe> {
   const health = app.health as HealthConfig;
   const started = performance.now();
-  const want = new Set(workers);
+  // The worker PIDs may still be being read (the check reads the unit's cgroup and /proc, and asks
+  // systemd): the first health.requests answers do not depend on them, so the probe starts at
+  // once and waits for them only when it must decide whether to go on. Handled here, rethrown
+  // where it is awaited: a failed read fails the probe, never the process.
+  const known = Promise.resolve(workers);
+  known.catch(() => {});
   // A round is one connection per worker and one more, or up to MAX_ROUND when more requests are
   // due anyway: the first connections each go to an idle worker, the rest queue behind them, and
   // fewer rounds mean fewer holds (measured with 3 sync workers and 20 requests: ~70 ms in
   // rounds of 10, ~125 ms in rounds of 4, every worker heard either way).
-  const perWorker = Math.max(app.processes.workers, want.size, 1) + 1;
+  const expectedWorkers = Array.isArray(workers) ? workers.length : 0;
+  const perWorker = Math.max(app.processes.workers, expectedWorkers, 1) + 1;
   const round = Math.min(Math.max(perWorker, Math.min(health.requests, MAX_ROUND)), MAX_ROUND);
-  const maxRequests = health.requests + PER_WORKER * want.size;
   const answers: ProbeAnswer[] = [];
   const heard = new Set<number>();
-  const unheard = () => [...want].some((pid) => !heard.has(pid));
+  let want: Set<number> | undefined;
+  const unheard = () => [...(want ?? [])].some((pid) => !heard.has(pid));
   for (;;) {
     const enough = answers.length >= health.requests;
+    if (enough && !want) want = new Set(await known);
+    const maxRequests = health.requests + PER_WORKER * (want?.size ?? 0);
     if (enough && (!unheard() || !answers.some((a) => a.pid !== null))) break;
     if (answers.length >= maxRequests || (enough && performance.now() - started > health.timeout)) {
       break;
@@ -77,6 +85,7 @@ export async function probeVersions(
       if (answer.pid !== null) heard.add(answer.pid);
     }
   }
+  want ??= new Set(await known);
   return {
     url: health.url,
     expected: expectedRevision ?? null,

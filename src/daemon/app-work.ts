@@ -7,6 +7,9 @@ export class AppWork {
   private readonly tracked = new Set<Promise<unknown>>();
   private closing = false;
 
+  // onEnded: told each time a piece of work ends (the daemon collects garbage after work).
+  constructor(private readonly onEnded: () => void = () => {}) {}
+
   // Run fn after whatever the daemon is already doing for this app.
   run<T>(app: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(app) ?? Promise.resolve();
@@ -15,6 +18,7 @@ export class AppWork {
     this.tails.set(app, tail);
     void tail.then(() => {
       if (this.tails.get(app) === tail) this.tails.delete(app);
+      this.onEnded();
     });
     return next;
   }
@@ -40,7 +44,10 @@ export class AppWork {
   track<T>(work: Promise<T>): Promise<T> {
     const settled = work.catch(() => undefined);
     this.tracked.add(settled);
-    void settled.then(() => this.tracked.delete(settled));
+    void settled.then(() => {
+      this.tracked.delete(settled);
+      this.onEnded();
+    });
     return work;
   }
 

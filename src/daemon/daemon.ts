@@ -12,6 +12,7 @@ import { AppWork } from "./app-work.js";
 import { lastVerdict } from "./check-history.js";
 import { DaemonState } from "./daemon-state.js";
 import { type Endpoint, startEndpoint } from "./endpoint.js";
+import { IdleCollector } from "./idle-collect.js";
 import type { Notifier } from "./notify.js";
 import type { Poller } from "./poller.js";
 import { pruneHistory } from "./prune-history.js";
@@ -51,9 +52,11 @@ export async function startDaemon(
   notifier: Notifier,
   log: Logger,
 ): Promise<Daemon> {
-  const work = new AppWork();
+  const collector = new IdleCollector();
+  const work = new AppWork(() => collector.workEnded());
   const version = agentVersion();
   let armed = await arm(loaded, { db, work, notifier, log, version });
+  collector.collect();
   notifier.ready();
   const watchdogMs = notifier.startWatchdog();
   log.info(
@@ -70,6 +73,7 @@ export async function startDaemon(
       notifier.stopping();
       notifier.status("stopping: waiting for running checks and syncs");
       await disarm(armed, () => work.drain());
+      collector.stop();
       notifier.stopWatchdog();
       log.info("daemon stopped");
     },

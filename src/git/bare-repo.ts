@@ -1,11 +1,11 @@
 // The app's object store: a bare repository at <app.dir>/repo, a cache of the remote. Created on
 // first use, checked before each fetch, and moved aside and fetched afresh when it is damaged
 // (a power cut mid-write, a garbage HEAD, a missing pack) or not root's alone.
+import { lstatSync, readdirSync, type Stats } from "node:fs";
 import { mkdir, readdir, rename, stat } from "node:fs/promises";
 import path from "node:path";
 import { withPinnedDir } from "../fs/pinned-dir.js";
 import { removeTree } from "../fs/remove-tree.js";
-import { run } from "../system/run.js";
 import { git } from "./git.js";
 
 // Create the bare repository if it is missing. It is initialised under a temporary name and
@@ -46,13 +46,13 @@ export async function repoProblem(dir: string): Promise<string | undefined> {
   // One walk of the tree: the first entry not owned by root, or writable by group or others
   // (symlinks match too: their mode is 777, and git creates none in a bare repository). Before git
   // runs in it.
-  const foreign = await run(
-    "find",
-    [dir, "(", "!", "-uid", "0", "-o", "-perm", "/022", ")", "-print", "-quit"],
-    { timeoutMs: 60_000, reject: false },
-  );
-  if (foreign.exitCode !== 0) return `cannot walk ${dir}: ${foreign.stderr.split("\n")[0]}`;
-  if (foreign.stdout.trim()) return `${foreign.stdout.trim()} is not root's alone`;
+  let foreign: string | undefined;
+  try {
+    foreign = firstForeignEntry(dir);
+  } catch (error) {
+    return `cannot walk ${dir}: ${(error as Error).message}`;
+  }
+  if (foreign) return `${foreign} is not root's alone`;
   // Then git itself must accept it and read every ref and the object each names: %(objecttype)
   // reads the object, so a ref half-written at a power cut (garbage, or naming nothing) fails
   // here, in one git run.
@@ -94,6 +94,34 @@ export async function quarantineRepo(dir: string): Promise<string> {
 // damaged repository may hold files the app user could still be changing.
 async function removeSibling(dir: string): Promise<void> {
   await withPinnedDir(path.dirname(dir), (parent) => removeTree(parent, path.basename(dir)));
+}
+
+// Most entries a walk looks at: far more than a repository has (git packs loose objects long
+// before), so a walk never runs on unbounded.
+const MAX_ENTRIES = 200_000;
+
+// The first entry under `dir` (itself included) not owned by root or writable by group or
+// others, or undefined; symlinks are looked at, never followed. In the agent's own process (it
+// was `find`): a repository is a few dozen entries, and a child process cost more than the walk.
+// Synchronous on purpose: each step is one lstat of root's own directory tree, and a walk of
+// thousands of loose objects takes milliseconds.
+export function firstForeignEntry(dir: string): string | undefined {
+  const foreign = (stats: Stats) => stats.uid !== 0 || (stats.mode & 0o022) !== 0;
+  const top = lstatSync(dir);
+  if (foreign(top)) return dir;
+  if (!top.isDirectory()) return undefined;
+  const pending = [dir];
+  let seen = 0;
+  for (let at = pending.pop(); at !== undefined; at = pending.pop()) {
+    for (const name of readdirSync(at)) {
+      if (++seen > MAX_ENTRIES) throw new Error(`more than ${MAX_ENTRIES} entries`);
+      const entry = path.join(at, name);
+      const stats = lstatSync(entry);
+      if (foreign(stats)) return entry;
+      if (stats.isDirectory()) pending.push(entry);
+    }
+  }
+  return undefined;
 }
 
 function firstLine(text: string): string {

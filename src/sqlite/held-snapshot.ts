@@ -83,7 +83,10 @@ export function holdSnapshot(
             ".timeout 10000",
             "BEGIN;",
             "SELECT count(*) FROM sqlite_schema;",
-            `.backup main ${shellString(target)}`,
+            // --async: no journal and no fsync for this file. It is never kept as it is: root copies
+            // it into a file of its own and flushes that one (staging.ts), so flushing this one
+            // too only doubled the disk writes (about 0.3 s of 0.9 s for a 268 MB DB).
+            `.backup --async main ${shellString(target)}`,
             `.print ${COPIED}`,
             "",
           ].join("\n"),

@@ -250,6 +250,30 @@ describe("probeVersions against a real HTTP server", () => {
     assert.deepEqual(judgeProbe(heard).details.unheard, []);
   });
 
+  test("the worker PIDs may arrive while the probe runs: it starts at once and still hears them all", async () => {
+    mode = "ok";
+    served = 0;
+    let told = 0;
+    const late = new Promise<number[]>((resolve) =>
+      setTimeout(() => {
+        told = served;
+        resolve([100, 101, 102, 103, 999]);
+      }, 150),
+    );
+    const probe = await probeVersions(app(4), OLD, late);
+    // The first round went out before the PIDs were known, and the wedged 999 still bounds it.
+    assert.ok(told > 0, "the probe waited for the PIDs before its first request");
+    assert.equal(probe.answers.length, 4 + 50 * 5);
+    assert.deepEqual(probe.workers, [100, 101, 102, 103, 999]);
+    assert.deepEqual(judgeProbe(probe).details.unheard, [999]);
+  });
+
+  test("a failed read of the worker PIDs fails the probe, and is no unhandled rejection", async () => {
+    mode = "ok";
+    const failing = Promise.reject(new Error("no cgroup"));
+    await assert.rejects(probeVersions(app(4), OLD, failing), /no cgroup/);
+  });
+
   test("each request uses its own connection and reports version and pid", async () => {
     mode = "ok";
     connections = 0;
