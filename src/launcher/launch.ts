@@ -33,27 +33,37 @@ const useCache =
   command !== "daemon" &&
   process.geteuid?.() === 0;
 
-// The bundle is ASCII (install/bundle.mjs makes sure): latin1 reads it as is, and much faster
-// than UTF-8 decoding.
-const bytes = readFileSync(bundle);
-const source = bytes.toString("latin1");
-const key = useCache ? cacheKey(bytes, command || "agent") : "";
-const dir = useCache ? cacheDir(CACHE_DIR) : undefined;
-const cacheFile = dir ? path.join(dir, `${command || "agent"}.cache`) : undefined;
-const cached = cacheFile ? readCodeCache(cacheFile, key).data : undefined;
-// The bundle is the CommonJS module wrapper, a function expression (install/bundle.mjs).
-const script = new Script(source, { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
-const module = { exports: {} as AgentMain };
-script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, here);
-await module.exports.main(argv);
+// CommonJS (install/bundle.mjs; dist/agent/package.json says so): Node's ES module loader costs
+// about 10 ms more to start than the CommonJS one, on every run. So no top-level await.
+void launch().catch((error: unknown) => {
+  // What a rejected top-level await did: the error on stderr, exit status 1.
+  console.error(error);
+  process.exitCode = 1;
+});
 
-// No usable cache: keep what this run compiled for the next one. Only after a run that did its
-// work (not a usage error, which compiles next to nothing), and never at the cost of the run.
-const code = Number(process.exitCode ?? 0);
-if (cacheFile && (!cached || script.cachedDataRejected) && code >= 0 && code <= 2) {
-  try {
-    writeCodeCache(cacheFile, key, script.createCachedData());
-  } catch {
-    // a read-only /var/cache (a sandboxed unit): the next run compiles again
+async function launch(): Promise<void> {
+  const bytes = readFileSync(bundle);
+  // The bundle is ASCII (install/bundle.mjs makes sure): latin1 reads it as is, and much faster
+  // than UTF-8 decoding.
+  const source = bytes.toString("latin1");
+  const key = useCache ? cacheKey(bytes, command || "agent") : "";
+  const dir = useCache ? cacheDir(CACHE_DIR) : undefined;
+  const cacheFile = dir ? path.join(dir, `${command || "agent"}.cache`) : undefined;
+  const cached = cacheFile ? readCodeCache(cacheFile, key).data : undefined;
+  // The bundle is the CommonJS module wrapper, a function expression (install/bundle.mjs).
+  const script = new Script(source, { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
+  const module = { exports: {} as AgentMain };
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, here);
+  await module.exports.main(argv);
+
+  // No usable cache: keep what this run compiled for the next one. Only after a run that did its
+  // work (not a usage error, which compiles next to nothing), and never at the cost of the run.
+  const code = Number(process.exitCode ?? 0);
+  if (cacheFile && (!cached || script.cachedDataRejected) && code >= 0 && code <= 2) {
+    try {
+      writeCodeCache(cacheFile, key, script.createCachedData());
+    } catch {
+      // a read-only /var/cache (a sandboxed unit): the next run compiles again
+    }
   }
 }
