@@ -51,7 +51,10 @@ async function launch(): Promise<void> {
   const cacheFile = dir ? path.join(dir, `${command || "agent"}.cache`) : undefined;
   const cached = cacheFile ? readCodeCache(cacheFile, key).data : undefined;
   // The bundle is the CommonJS module wrapper, a function expression (install/bundle.mjs).
-  const script = new Script(source, { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
+  const script = new Script(source, {
+    filename: bundle,
+    ...(cached ? { cachedData: cached } : {}),
+  });
   const module = { exports: {} as AgentMain };
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, here);
   await module.exports.main(argv);

@@ -40,37 +40,20 @@ test("a repository of root's alone has no foreign entry", { skip: !isRoot }, () 
 test("the first entry not root's, writable by others, or a symlink is named", {
   skip: !isRoot,
 }, () => {
-  const cases: [string, (dir: string) => string][] = [
-    ["the directory itself group-writable", (dir) => (chmodSync(dir, 0o775), dir)],
-    [
-      "a deep file of another user's",
-      (dir) => (
-        chownSync(path.join(dir, "objects/ab/cdef"), 33, 33), path.join(dir, "objects/ab/cdef")
-      ),
-    ],
-    [
-      "a world-writable ref",
-      (dir) => (
-        chmodSync(path.join(dir, "refs/heads/main"), 0o666), path.join(dir, "refs/heads/main")
-      ),
-    ],
-    [
-      "a symlink, never followed",
-      (dir) => (
-        symlinkSync("/etc", path.join(dir, "hooks/pre-receive")),
-        path.join(dir, "hooks/pre-receive")
-      ),
-    ],
-    [
-      "a directory of another user's",
-      (dir) => (chownSync(path.join(dir, "refs/tags"), 33, 33), path.join(dir, "refs/tags")),
-    ],
+  // What is damaged (relative to the repository, "" for itself) and how.
+  const cases: [string, string, (file: string) => void][] = [
+    ["the directory itself group-writable", "", (file) => chmodSync(file, 0o775)],
+    ["a deep file of another user's", "objects/ab/cdef", (file) => chownSync(file, 33, 33)],
+    ["a world-writable ref", "refs/heads/main", (file) => chmodSync(file, 0o666)],
+    ["a symlink, never followed", "hooks/pre-receive", (file) => symlinkSync("/etc", file)],
+    ["a directory of another user's", "refs/tags", (file) => chownSync(file, 33, 33)],
   ];
-  for (const [what, damage] of cases) {
+  for (const [what, relative, damage] of cases) {
     const dir = repoTree();
     try {
-      const expected = damage(dir);
-      assert.equal(firstForeignEntry(dir), expected, what);
+      const expected = path.join(dir, relative);
+      damage(expected);
+      assert.equal(firstForeignEntry(dir), relative ? expected : dir, what);
     } finally {
       rmSync(dir, { recursive: true });
     }
