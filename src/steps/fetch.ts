@@ -34,13 +34,15 @@ export async function fetchTarget(
   let target = await fetchOnce(app, layout, ref, log);
   // Nothing will be built from the live commit: a no-op sync costs the fetch and nothing more.
   if (target.sha === live) return { ...target, repaired };
-  if (!(await commitComplete(layout.repo, target.sha)) && !repaired) {
+  let complete = await commitComplete(layout.repo, target.sha);
+  if (!complete && !repaired) {
     // Objects of the commit are missing although git fetched "everything": the local store lost
     // them (a pack cut short at a power cut). Start afresh once.
     repaired = await setAside(layout, `objects of ${target.sha.slice(0, 12)} are missing`, log);
     target = await fetchOnce(app, layout, ref, log);
+    complete = await commitComplete(layout.repo, target.sha);
   }
-  if (!(await commitComplete(layout.repo, target.sha))) {
+  if (!complete) {
     throw new Error(
       `${app.repo.url} gave commit ${target.sha.slice(0, 12)} without all of its files`,
     );
