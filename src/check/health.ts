@@ -15,7 +15,6 @@ export const healthCheck: Check = {
   name: "health",
   async run(ctx) {
     if (!ctx.app.health) return { status: "ok", summary: "not configured", details: {} };
-    const live = await liveReleaseOf(ctx);
     // The probe starts while the unit's processes are still being read (systemd, the cgroup,
     // /proc): it needs the worker PIDs only after its first health.requests answers.
     const unitRead = unitProcessesOf(ctx);
@@ -23,6 +22,9 @@ export const healthCheck: Check = {
     const serving = unitRead.then((unit) =>
       unit.workers.length > 0 ? unit.workers : unit.masters,
     );
+    // Awaited by the probe, which rethrows; until then a failed read is not an unhandled one.
+    serving.catch(() => {});
+    const live = await liveReleaseOf(ctx);
     const [probe, proof] = await Promise.all([
       probeVersions(ctx.app, live?.revision, serving),
       unitRead.then((unit) =>

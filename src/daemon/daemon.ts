@@ -12,7 +12,7 @@ import { AppWork } from "./app-work.js";
 import { lastVerdict } from "./check-history.js";
 import { DaemonState } from "./daemon-state.js";
 import { type Endpoint, startEndpoint } from "./endpoint.js";
-import { IdleCollector } from "./idle-collect.js";
+import { exposedGc, IdleCollector } from "./idle-collect.js";
 import type { Notifier } from "./notify.js";
 import type { Poller } from "./poller.js";
 import { pruneHistory } from "./prune-history.js";
@@ -52,7 +52,7 @@ export async function startDaemon(
   notifier: Notifier,
   log: Logger,
 ): Promise<Daemon> {
-  const collector = new IdleCollector();
+  const collector = new IdleCollector(exposedGc());
   const work = new AppWork(() => collector.workEnded());
   const version = agentVersion();
   let armed = await arm(loaded, { db, work, notifier, log, version });

@@ -2,17 +2,31 @@
 // between checks, and V8 keeps the heap a check grew (and the garbage it left) until its own
 // limits push it to collect: measured with a check every second, RssAnon crept from 22 to 37 MB
 // over 1,000 checks with no live object left behind. One collection shortly after work, at most
-// every 30 s, gives the freed pages back. `gc` is there only when Node runs with --expose-gc
-// (units/deploy-agent.service sets it in NODE_OPTIONS); without it this does nothing.
+// every 30 s, gives the freed pages back.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 type Collect = () => void;
+
+// V8's gc(), asked for at run time: NODE_OPTIONS accepts --expose-gc only from Node 20.18, and
+// `engines` says 20.5. A context made after the flag is set has it as a global.
+export function exposedGc(): Collect | undefined {
+  try {
+    setFlagsFromString("--expose-gc");
+    const gc: unknown = runInNewContext("typeof gc === 'function' ? gc : undefined");
+    return typeof gc === "function" ? (gc as Collect) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export class IdleCollector {
   private timer: NodeJS.Timeout | undefined;
   private last = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly gc: Collect | undefined = (globalThis as { gc?: Collect }).gc,
+    // exposedGc() in the daemon; undefined: do nothing.
+    private readonly gc: Collect | undefined,
     // After work ends, how long to wait (work often comes in bursts: a check, then a sync).
     private readonly afterMs = 2_000,
     // Least time between two collections: a full GC of the daemon's heap costs ~10 ms of CPU.

@@ -57,6 +57,10 @@ async function launch(): Promise<void> {
   });
   const module = { exports: {} as AgentMain };
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, here);
+  // main() sets the exit code whatever happens; should it never settle (the event loop empties
+  // under it), the run must not pass for a success: EX_SOFTWARE, as an ESM top-level await that
+  // never settled was an error too.
+  process.exitCode = 70;
   await module.exports.main(argv);
 
   // No usable cache: keep what this run compiled for the next one. Only after a run that did its

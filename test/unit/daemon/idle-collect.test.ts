@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { IdleCollector } from "../../../src/daemon/idle-collect.js";
+import { exposedGc, IdleCollector } from "../../../src/daemon/idle-collect.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,4 +44,15 @@ test("without gc (Node run without --expose-gc) it does nothing and holds no tim
   collector.workEnded();
   collector.collect();
   collector.stop();
+});
+
+test("V8's gc is there for the daemon without --expose-gc on the command line, and collects", () => {
+  const gc = exposedGc();
+  assert.equal(typeof gc, "function");
+  let garbage: object[] | undefined = Array.from({ length: 200_000 }, (_, i) => ({ i }));
+  const before = process.memoryUsage().heapUsed;
+  garbage = undefined;
+  gc?.();
+  assert.equal(garbage, undefined);
+  assert.ok(process.memoryUsage().heapUsed < before, "the garbage was not collected");
 });
