@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Document, isMap, parseDocument } from "yaml";
 import { agentRoot } from "../agent-version.js";
-import { parseConfigText } from "../config/load.js";
+import { parseConfigText } from "../config/parse.js";
 
 export type ConfigAction = "create" | "replace the untouched example" | "add";
 

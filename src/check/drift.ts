@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/schema.js";
 import { isBareRepo } from "../git/bare-repo.js";
-import { countCommitsBetween, hasCommit, resolveCommit } from "../git/revisions.js";
+import { branchAt, countCommitsBetween, hasCommit, resolveCommit } from "../git/revisions.js";
 import { type AppLayout, type LiveRelease, readLiveRelease } from "../release/layout.js";
 import { liveReleaseOf } from "./live-release.js";
 import type { Check, CheckOutcome } from "./types.js";
@@ -29,7 +29,12 @@ export async function inspectDrift(
       details: { branch },
     };
   }
-  const head = await resolveCommit(layout.repo, `refs/heads/${branch}`);
+  const live = await (liveRelease ?? readLiveRelease(layout));
+  // Usually the branch is at the live commit: git's ref files say so without starting git.
+  const head =
+    live && (await branchAt(layout.repo, branch, live.revision))
+      ? live.revision
+      : await resolveCommit(layout.repo, `refs/heads/${branch}`);
   const fetchedAt = await lastFetch(layout.repo);
   if (!head) {
     return {
@@ -38,7 +43,6 @@ export async function inspectDrift(
       details: { branch, fetchedAt },
     };
   }
-  const live = await (liveRelease ?? readLiveRelease(layout));
   const details: Record<string, unknown> = {
     branch,
     head,

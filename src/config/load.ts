@@ -1,15 +1,15 @@
-// Load agent.yaml: parse YAML, validate against the schema, then check it against the host.
+// Load agent.yaml: parse YAML, validate against the schema (or take the validated config a
+// previous run remembered for this very text), then check it against the host.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { LineCounter, parseDocument } from "yaml";
-import type { ZodError } from "zod";
 import { ConfigError, type ConfigProblem, UsageError } from "../errors.js";
 import { isInside } from "../fs/path-inside.js";
 import { type NotifyTarget, resolveTargets } from "../notify/targets.js";
 import { lookupGroupId, lookupUser } from "../system/accounts.js";
 import { blueGreenHostProblems } from "./blue-green-host.js";
 import { resolveConfigPath } from "./paths.js";
-import { type AppConfig, type Config, configSchema } from "./schema.js";
+import { recallConfig, rememberConfig } from "./remembered.js";
+import type { AppConfig, Config } from "./schema.js";
 
 export interface LoadedConfig {
   file: string;
@@ -30,7 +30,8 @@ export async function loadConfig(flag?: string): Promise<LoadedConfig> {
     const why = code === "ENOENT" ? "file not found" : `cannot read (${code ?? String(error)})`;
     throw new ConfigError(file, [{ path: "", message: why }]);
   }
-  const config = parseConfigText(file, text);
+  const config = recallConfig(file, text) ?? (await validate(file, text));
+  // The host is asked every time: accounts, other apps and files change without the text.
   const problems = await checkAgainstHost(config);
   const { targets, problems: notifyProblems } = await resolveTargets(config);
   problems.push(...notifyProblems);
@@ -39,62 +40,14 @@ export async function loadConfig(flag?: string): Promise<LoadedConfig> {
   return { file, config, apps, notify: targets };
 }
 
-// Parse and schema-check config text; pure, so unit tests can feed it strings.
-export function parseConfigText(file: string, text: string): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({
-        path: `line ${e.linePos?.[0]?.line ?? "?"}`,
-        message: `YAML syntax: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
-      })),
-    );
-  }
-  const result = configSchema.safeParse(doc.toJS() ?? {});
-  if (result.success) return result.data;
-  throw new ConfigError(
-    file,
-    zodProblems(result.error, (keys) => lineOf(doc, lineCounter, keys)),
-  );
-}
-
-// Turn zod issues into "apps.shop.database.mode (line 12): expected ..." problems.
-function zodProblems(
-  error: ZodError,
-  line: (keys: PropertyKey[]) => number | undefined,
-): ConfigProblem[] {
-  return error.issues.map((issue) => {
-    const keys = [...issue.path];
-    if (issue.code === "unrecognized_keys") {
-      return {
-        path: formatPath(keys, line([...keys, issue.keys[0] ?? ""])),
-        message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`,
-      };
-    }
-    return { path: formatPath(keys, line(keys)), message: issue.message };
-  });
-}
-
-function formatPath(keys: PropertyKey[], line: number | undefined): string {
-  const joined = keys.map(String).join(".");
-  return line === undefined ? joined : `${joined} (line ${line})`;
-}
-
-// Line number of the YAML node at a key path, to point the operator at the spot.
-function lineOf(
-  doc: ReturnType<typeof parseDocument>,
-  counter: LineCounter,
-  keys: PropertyKey[],
-): number | undefined {
-  for (let n = keys.length; n > 0; n--) {
-    const node = doc.getIn(keys.slice(0, n), true) as
-      | { range?: [number, number, number] }
-      | undefined;
-    if (node?.range) return counter.linePos(node.range[0]).line;
-  }
-  return undefined;
+// Parse and validate, and remember the result for the next run with the same text. The parser is
+// imported here, on a miss only: building the schema and loading YAML and zod are most of what
+// validation costs, and a remembered config needs none of them.
+async function validate(file: string, text: string): Promise<Config> {
+  const { parseConfigText } = await import("./parse.js");
+  const config = parseConfigText(file, text);
+  rememberConfig(file, text, config);
+  return config;
 }
 
 // Rules the schema cannot express: accounts exist here, paths stay inside their app, the proxy's

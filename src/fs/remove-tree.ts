@@ -1,6 +1,7 @@
 // Remove a directory tree that the app user may still be changing (a release it owns, a staging
 // directory), without ever being steered out of it.
 import { run } from "../system/run.js";
+import { lstatInDir } from "./entry.js";
 import { assertName, type PinnedDir } from "./pinned-dir.js";
 
 // `rm -rf` of `name` inside the pinned `dir`. The directory reaches rm as an inherited
@@ -14,6 +15,9 @@ export async function removeTree(
   timeoutMs = 10 * 60_000,
 ): Promise<void> {
   assertName(name);
+  // Nothing there (the usual case for a staging leftover): no rm to start. Should the entry
+  // appear after this look, it is no more there than it would have been a moment later.
+  if (lstatInDir(dir.handle.fd, name) === undefined) return;
   await run("rm", ["-rf", "--one-file-system", "--", `/proc/self/fd/3/${name}`], {
     fds: [dir.handle.fd],
     timeoutMs,

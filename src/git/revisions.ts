@@ -1,4 +1,7 @@
 // Questions about commits in the bare repository: resolve a name, count commits between two.
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
+import path from "node:path";
 import { git, gitOutput } from "./git.js";
 
 // A full object name as git prints it: SHA-1 (40) or SHA-256 (64) hex digits.
@@ -45,8 +48,7 @@ export async function isAncestor(
   ancestor: string,
   descendant: string,
 ): Promise<boolean> {
-  const [a, d] = await Promise.all([hasCommit(repoDir, ancestor), hasCommit(repoDir, descendant)]);
-  if (!a || !d) return false;
+  // One git run in the usual case; the two lookups only when git's answer needs explaining.
   const result = await git(
     repoDir,
     ["merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant],
@@ -54,7 +56,49 @@ export async function isAncestor(
   );
   if (result.exitCode === 0) return true;
   if (result.exitCode === 1) return false;
+  const [a, d] = await Promise.all([hasCommit(repoDir, ancestor), hasCommit(repoDir, descendant)]);
+  if (!a || !d) return false;
   throw new Error(
     `git merge-base --is-ancestor ${ancestor.slice(0, 12)} ${descendant.slice(0, 12)}: ${result.stderr.trim() || `exit ${result.exitCode}`}`,
   );
+}
+
+// Whether refs/heads/<branch> of the bare repository `repoDir` is exactly `sha`, read from git's
+// own files (the loose ref, else packed-refs) instead of asking a `git rev-parse`: a no-op sync
+// and every `agent check` ask this of the live commit, and a process start costs more than the
+// answer. Only a plain, exact match is a yes; anything else (a symbolic ref, a file too big or
+// not a file, a repository in another format) is a no, and the caller asks git. `branch` is a
+// configured branch, valid by branchNameProblem, so it names a path inside refs/heads/.
+export async function branchAt(repoDir: string, branch: string, sha: string): Promise<boolean> {
+  if (!FULL_SHA.test(sha)) return false;
+  const ref = `refs/heads/${branch}`;
+  const loose = await readRefFile(path.join(repoDir, ref), 512);
+  // A loose ref, when there is one, is the ref: packed-refs may hold an older value.
+  if (loose !== "absent") return loose === `${sha}\n`;
+  const packed = await readRefFile(path.join(repoDir, "packed-refs"), 2 * 1024 * 1024);
+  if (typeof packed !== "string" || packed === "absent") return false;
+  for (const line of packed.split("\n")) {
+    // "<sha> <ref>", with "#" header lines and "^<sha>" peeled lines for tags between them.
+    if (line.endsWith(` ${ref}`)) return line === `${sha} ${ref}`;
+  }
+  return false;
+}
+
+// A file of git's in the repository when it is a plain file of at most `max` bytes; "absent" when
+// there is nothing by that name; undefined when there is something else (not to be read).
+async function readRefFile(file: string, max: number): Promise<string | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? "absent" : undefined;
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.size > max) return undefined;
+    return await handle.readFile("latin1");
+  } finally {
+    await handle.close();
+  }
 }

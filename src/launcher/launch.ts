@@ -8,14 +8,18 @@
 // The caches live in /var/cache/deploy-agent/code/ (root's, 0700), one per command, and are made
 // by the first run of each command as root after an install or upgrade: that run compiles as
 // usual and then writes what V8 compiled. A stale, damaged or untrusted cache is ignored (see
-// code-cache.ts). DEPLOY_AGENT_CODE_CACHE=off runs without one.
+// code-cache.ts). DEPLOY_AGENT_CODE_CACHE=off runs without one. The same runs may remember
+// their validated config next to them (/var/cache/deploy-agent/config/, see
+// src/config/remembered.ts): the launcher passes the bundle's hash on for that.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { commandIn } from "../cli/command-names.js";
-import { cacheDir, cacheKey, readCodeCache, writeCodeCache } from "./code-cache.js";
+import { cacheDir, readCacheFile, sha256, writeCacheFile } from "../fs/root-cache.js";
+import { cacheKey } from "./code-cache.js";
+import { setStartCaches } from "./start-caches.js";
 
 interface AgentMain {
   main(argv: string[]): Promise<void>;
@@ -46,10 +50,12 @@ async function launch(): Promise<void> {
   // The bundle is ASCII (install/bundle.mjs makes sure): latin1 reads it as is, and much faster
   // than UTF-8 decoding.
   const source = bytes.toString("latin1");
-  const key = useCache ? cacheKey(bytes, command || "agent") : "";
+  const bundleSha256 = useCache ? sha256(bytes) : "";
+  const key = useCache ? cacheKey(bundleSha256, command || "agent") : "";
   const dir = useCache ? cacheDir(CACHE_DIR) : undefined;
   const cacheFile = dir ? path.join(dir, `${command || "agent"}.cache`) : undefined;
-  const cached = cacheFile ? readCodeCache(cacheFile, key).data : undefined;
+  const cached = cacheFile ? readCacheFile(cacheFile, key).data : undefined;
+  if (useCache) setStartCaches({ bundleSha256, configDir: path.join(CACHE_DIR, "..", "config") });
   // The bundle is the CommonJS module wrapper, a function expression (install/bundle.mjs).
   const script = new Script(source, {
     filename: bundle,
@@ -68,7 +74,7 @@ async function launch(): Promise<void> {
   const code = Number(process.exitCode ?? 0);
   if (cacheFile && (!cached || script.cachedDataRejected) && code >= 0 && code <= 2) {
     try {
-      writeCodeCache(cacheFile, key, script.createCachedData());
+      writeCacheFile(cacheFile, key, script.createCachedData());
     } catch {
       // a read-only /var/cache (a sandboxed unit): the next run compiles again
     }

@@ -6,7 +6,7 @@ import type { AppConfig } from "../config/schema.js";
 import { commitComplete, ensureBareRepo, quarantineRepo, repoProblem } from "../git/bare-repo.js";
 import { fetchWithDeadline } from "../git/fetch.js";
 import { checkedRemoteAccess } from "../git/remote-access.js";
-import { resolveCommit } from "../git/revisions.js";
+import { branchAt, resolveCommit } from "../git/revisions.js";
 import type { Logger } from "../log.js";
 import type { AppLayout } from "../release/layout.js";
 
@@ -31,7 +31,7 @@ export async function fetchTarget(
   let repaired: string | undefined;
   const problem = (await isRepo(layout.repo)) ? await repoProblem(layout.repo) : undefined;
   if (problem) repaired = await setAside(layout, problem, log);
-  let target = await fetchOnce(app, layout, ref, log);
+  let target = await fetchOnce(app, layout, ref, log, live);
   // Nothing will be built from the live commit: a no-op sync costs the fetch and nothing more.
   if (target.sha === live) return { ...target, repaired };
   let complete = await commitComplete(layout.repo, target.sha);
@@ -55,6 +55,7 @@ async function fetchOnce(
   layout: AppLayout,
   ref: string | undefined,
   log: Logger,
+  live?: string,
 ): Promise<FetchedTarget> {
   const { url, branch, fetch_timeout: timeoutMs } = app.repo;
   const access = await checkedRemoteAccess(app.repo);
@@ -75,7 +76,10 @@ async function fetchOnce(
     { timeoutMs, onAttemptFailed, access },
   );
   const wanted = ref ?? `refs/heads/${branch}`;
-  let sha = await resolveCommit(layout.repo, wanted);
+  // The branch still at the live commit (a no-op sync): git's ref files say so without a git run.
+  const unmoved =
+    ref === undefined && live !== undefined && (await branchAt(layout.repo, branch, live));
+  let sha = unmoved ? live : await resolveCommit(layout.repo, wanted);
   if (!sha && ref) {
     // Not the branch, not a tag, not a commit we hold: ask the remote for exactly that name.
     await fetchWithDeadline(layout.repo, url, [ref], { timeoutMs, onAttemptFailed, access });

@@ -8,13 +8,19 @@ const ROOTS = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgro
 
 // PIDs in the unit's cgroup and its children; empty when the cgroup does not exist (unit stopped).
 export async function cgroupPids(controlGroup: string): Promise<number[]> {
-  if (!controlGroup) return [];
+  return (await cgroupMembers(controlGroup)) ?? [];
+}
+
+// The same, but undefined when the cgroup is not found, for a caller to whom "gone" and "empty"
+// are different answers.
+export async function cgroupMembers(controlGroup: string): Promise<number[] | undefined> {
+  if (!controlGroup) return undefined;
   for (const root of ROOTS) {
     const dir = path.join(root, controlGroup);
     const pids = await readTree(dir);
     if (pids !== undefined) return [...new Set(pids)].sort((a, b) => a - b);
   }
-  return [];
+  return undefined;
 }
 
 // Read cgroup.procs of a directory and every sub-cgroup below it.

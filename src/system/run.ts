@@ -6,6 +6,7 @@ import { readdir } from "node:fs/promises";
 import { constants } from "node:os";
 import type { Writable } from "node:stream";
 import { type Options as ExecaOptions, execa, type ResultPromise } from "execa";
+import { cgroupMembers } from "./cgroup.js";
 import { HeadBuffer } from "./head-buffer.js";
 import { TailBuffer } from "./tail-buffer.js";
 
@@ -120,7 +121,7 @@ export async function run(
   void exited.then(async () => {
     clearTimeout(termTimer);
     clearTimeout(killTimer);
-    ender.signal("SIGKILL");
+    await ender.endRest();
     // The grace timer must not outlive the race: a pending timer keeps a short CLI run alive.
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([out.ended, new Promise((r) => (grace = setTimeout(r, EOF_GRACE_MS)))]);
@@ -255,29 +256,50 @@ function execaOptions(options: RunOptions, ownCredentials: boolean): ExecaOption
 
 interface TreeEnder {
   signal(signal: NodeJS.Signals): void;
+  // After the command exited: SIGKILL to whatever of its tree is left.
+  endRest(): Promise<void>;
 }
 
 // Signals the command's whole tree: its scope (every process in the cgroup), or its process group.
 function treeEnder(child: ResultPromise, scope: string | undefined): TreeEnder {
+  const killScope = (signal: NodeJS.Signals) =>
+    void run("systemctl", ["kill", `--signal=${signal}`, "--", `${scope}.scope`], {
+      reject: false,
+      timeoutMs: 10_000,
+    });
+  const killGroup = (signal: NodeJS.Signals) => {
+    if (child.pid === undefined) return;
+    try {
+      // A negative pid names the process group the detached child leads.
+      process.kill(-child.pid, signal);
+    } catch {
+      // ESRCH: the group is gone already, which is the goal.
+    }
+  };
   return {
     signal(signal) {
-      if (scope) {
-        void run("systemctl", ["kill", `--signal=${signal}`, "--", `${scope}.scope`], {
-          reject: false,
-          timeoutMs: 10_000,
-        });
-        // The command's own process group too, at once: the scope catches what left the group,
-        // the group does not wait on a busy or failing systemctl.
-      }
-      if (child.pid === undefined) return;
-      try {
-        // A negative pid names the process group the detached child leads.
-        process.kill(-child.pid, signal);
-      } catch {
-        // ESRCH: the group is gone already, which is the goal.
-      }
+      // The command's own process group too, at once: the scope catches what left the group,
+      // the group does not wait on a busy or failing systemctl.
+      if (scope) killScope(signal);
+      killGroup(signal);
+    },
+    async endRest() {
+      killGroup("SIGKILL");
+      // A systemctl per hook run only when systemd's own files leave room for a survivor: most
+      // commands leave nothing, and every process started costs a deploy time.
+      if (scope && (await scopeMayHoldProcesses(scope))) killScope("SIGKILL");
     },
   };
+}
+
+// Whether the transient scope `scope` may still hold a process, read from systemd's files: no
+// when its unit file in /run/systemd/transient is gone (the unit is, and its cgroup with it), or
+// when its cgroup is there and empty. Anything unclear is a yes.
+async function scopeMayHoldProcesses(scope: string): Promise<boolean> {
+  const unit = `${scope}.scope`;
+  if (!existsSync(`/run/systemd/transient/${unit}`)) return false;
+  const members = await cgroupMembers(`/system.slice/${unit}`).catch(() => undefined);
+  return members === undefined || members.length > 0;
 }
 
 interface Collected {

@@ -1,5 +1,5 @@
 // A blue-green app and a restart app as `agent.yaml` loads them, for the checks' tests.
-import { parseConfigText } from "../../../src/config/load.js";
+import { parseConfigText } from "../../../src/config/parse.js";
 import type { AppConfig } from "../../../src/config/schema.js";
 
 export function blueGreenApp(upstreamFile = "/etc/nginx/deploy-agent/shop.upstream"): AppConfig {

@@ -16,7 +16,7 @@ import { countMatches, formatWindow, judgeLogs, mask } from "../../../src/check/
 import { parsePerfdata, parsePluginOutput } from "../../../src/check/plugin-output.js";
 import { proxyCheck } from "../../../src/check/proxy.js";
 import { allChecks, checksFor } from "../../../src/check/registry.js";
-import { parseConfigText } from "../../../src/config/load.js";
+import { parseConfigText } from "../../../src/config/parse.js";
 import type { AppConfig } from "../../../src/config/schema.js";
 
 describe("envKeys", () => {

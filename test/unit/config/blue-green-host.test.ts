@@ -7,7 +7,8 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { blueGreenHostProblems, upstreamFileProblem } from "../../../src/config/blue-green-host.js";
-import { loadConfig, parseConfigText } from "../../../src/config/load.js";
+import { loadConfig } from "../../../src/config/load.js";
+import { parseConfigText } from "../../../src/config/parse.js";
 import { ConfigError } from "../../../src/errors.js";
 
 const base = realpathSync(mkdtempSync(path.join(tmpdir(), "deploy-agent-bg-host-")));

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { colorUnit, healthUrlFor, isBlueGreen } from "../../../src/config/blue-green.js";
-import { parseConfigText } from "../../../src/config/load.js";
+import { parseConfigText } from "../../../src/config/parse.js";
 import { ConfigError } from "../../../src/errors.js";
 
 const BLUE_GREEN = `

@@ -1,7 +1,7 @@
 // Config parsing: a good file normalises, every kind of bad file is refused with its key path.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseConfigText } from "../../../src/config/load.js";
+import { parseConfigText } from "../../../src/config/parse.js";
 import { ConfigError } from "../../../src/errors.js";
 
 const GOOD = `

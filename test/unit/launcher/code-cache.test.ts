@@ -21,10 +21,11 @@ import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import {
   cacheDir,
-  cacheKey,
-  readCodeCache,
-  writeCodeCache,
-} from "../../../src/launcher/code-cache.js";
+  readCacheFile as readCodeCache,
+  sha256,
+  writeCacheFile as writeCodeCache,
+} from "../../../src/fs/root-cache.js";
+import { cacheKey } from "../../../src/launcher/code-cache.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "deploy-agent-code-cache-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,7 +43,7 @@ function cacheFor(source: string): Buffer {
 describe("code cache", () => {
   test("a cache made from this source by this Node is read back and V8 accepts it", () => {
     const file = path.join(dir, "a.cache");
-    const key = cacheKey(Buffer.from(SOURCE_A), "check");
+    const key = cacheKey(sha256(SOURCE_A), "check");
     writeCodeCache(file, key, cacheFor(SOURCE_A));
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const read = readCodeCache(file, key);
@@ -53,29 +54,29 @@ describe("code cache", () => {
 
   test("a cache of another source of the same length is stale, though V8 would take it", () => {
     const file = path.join(dir, "stale.cache");
-    writeCodeCache(file, cacheKey(Buffer.from(SOURCE_A), "check"), cacheFor(SOURCE_A));
-    const read = readCodeCache(file, cacheKey(Buffer.from(SOURCE_B), "check"));
+    writeCodeCache(file, cacheKey(sha256(SOURCE_A), "check"), cacheFor(SOURCE_A));
+    const read = readCodeCache(file, cacheKey(sha256(SOURCE_B), "check"));
     assert.equal(read.data, undefined);
     assert.match("reason" in read ? read.reason : "", /stale/);
     // What the header check prevents: V8 alone does not notice the change.
-    const unchecked = readCodeCache(file, cacheKey(Buffer.from(SOURCE_A), "check")).data;
+    const unchecked = readCodeCache(file, cacheKey(sha256(SOURCE_A), "check")).data;
     const script = new Script(SOURCE_B, { filename: "bundle.cjs", cachedData: unchecked });
     assert.equal(script.cachedDataRejected, false);
   });
 
   test("another command's cache, or one for another Node, is stale", () => {
     const file = path.join(dir, "command.cache");
-    writeCodeCache(file, cacheKey(Buffer.from(SOURCE_A), "sync"), cacheFor(SOURCE_A));
-    assert.equal(readCodeCache(file, cacheKey(Buffer.from(SOURCE_A), "check")).data, undefined);
-    const other = cacheKey(Buffer.from(SOURCE_A), "check").replace(process.version, "v19.0.0");
+    writeCodeCache(file, cacheKey(sha256(SOURCE_A), "sync"), cacheFor(SOURCE_A));
+    assert.equal(readCodeCache(file, cacheKey(sha256(SOURCE_A), "check")).data, undefined);
+    const other = cacheKey(sha256(SOURCE_A), "check").replace(process.version, "v19.0.0");
     writeCodeCache(file, other, cacheFor(SOURCE_A));
-    const read = readCodeCache(file, cacheKey(Buffer.from(SOURCE_A), "check"));
+    const read = readCodeCache(file, cacheKey(sha256(SOURCE_A), "check"));
     assert.match("reason" in read ? read.reason : "", /stale/);
   });
 
   test("a damaged or cut-short cache is refused by its checksum", () => {
     const file = path.join(dir, "damaged.cache");
-    const key = cacheKey(Buffer.from(SOURCE_A), "check");
+    const key = cacheKey(sha256(SOURCE_A), "check");
     writeCodeCache(file, key, cacheFor(SOURCE_A));
     const content = readFileSync(file);
     content[content.length - 10] = (content[content.length - 10] ?? 0) ^ 0xff;
@@ -90,7 +91,7 @@ describe("code cache", () => {
   test("a cache others could have written is not trusted", {
     skip: process.getuid?.() !== 0,
   }, () => {
-    const key = cacheKey(Buffer.from(SOURCE_A), "check");
+    const key = cacheKey(sha256(SOURCE_A), "check");
     const file = path.join(dir, "others.cache");
     writeCodeCache(file, key, cacheFor(SOURCE_A));
     chmodSync(file, 0o666);
@@ -154,7 +155,7 @@ describe("the launcher", { skip: process.getuid?.() !== 0 }, () => {
     assert.equal(again.stdout, first.stdout);
     const key = readFileSync(file).subarray(0, 200).toString("latin1").split("\n")[0] ?? "";
     const bundle = readFileSync(path.join(path.dirname(CLI), "agent-main.cjs"));
-    assert.ok(key.startsWith(`${cacheKey(bundle, "agent")} `), key);
-    assert.equal(reasonOf(readCodeCache(file, cacheKey(bundle, "agent"))), "used");
+    assert.ok(key.startsWith(`${cacheKey(sha256(bundle), "agent")} `), key);
+    assert.equal(reasonOf(readCodeCache(file, cacheKey(sha256(bundle), "agent"))), "used");
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import type { CheckReport } from "../../../src/check/run-checks.js";
-import { parseConfigText } from "../../../src/config/load.js";
+import { parseConfigText } from "../../../src/config/parse.js";
 import { ConfigError } from "../../../src/errors.js";
 import { logger } from "../../../src/log.js";
 import { noteVerdict } from "../../../src/notify/check-alerts.js";

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { parseConfigText } from "../../../src/config/load.js";
+import { parseConfigText } from "../../../src/config/parse.js";
 import type { AppConfig } from "../../../src/config/schema.js";
 import { promotionDue, promotionRetryDue } from "../../../src/promote/promotion-due.js";
 import { createDeployment, finishDeployment } from "../../../src/state/deployments.js";

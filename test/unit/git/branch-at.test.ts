@@ -1,0 +1,92 @@
+// branchAt answers "is the branch at this commit" from git's ref files; git itself is the judge.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import { branchAt } from "../../../src/git/revisions.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "branch-at-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@example.com",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@example.com",
+    },
+  }).trim();
+
+// A bare repository with main and feature/x, each with commits, the way a fetch leaves it.
+function makeRepo(): { repo: string; first: string; second: string; feature: string } {
+  const work = mkdtempSync(path.join(dir, "work-"));
+  git(work, "init", "-q", "-b", "main");
+  git(work, "commit", "-q", "--allow-empty", "-m", "one");
+  const first = git(work, "rev-parse", "HEAD");
+  git(work, "commit", "-q", "--allow-empty", "-m", "two");
+  const second = git(work, "rev-parse", "HEAD");
+  git(work, "checkout", "-q", "-b", "feature/x");
+  git(work, "commit", "-q", "--allow-empty", "-m", "three");
+  const feature = git(work, "rev-parse", "HEAD");
+  const repo = mkdtempSync(path.join(dir, "repo-"));
+  git(repo, "init", "-q", "--bare");
+  git(repo, "fetch", "-q", work, "+refs/heads/*:refs/heads/*");
+  return { repo, first, second, feature };
+}
+
+// What git says, to hold branchAt's yes to: a yes must never be wrong.
+async function agreesWithGit(repo: string, branch: string, sha: string): Promise<boolean> {
+  const answer = await branchAt(repo, branch, sha);
+  let head = "";
+  try {
+    head = git(repo, "rev-parse", "--verify", "--quiet", `refs/heads/${branch}`);
+  } catch {
+    // no such branch
+  }
+  if (answer) assert.equal(head, sha, `branchAt said ${branch} is at ${sha}; git says ${head}`);
+  return answer;
+}
+
+test("a branch is at its commit, loose or packed, and at no other", async () => {
+  const { repo, first, second, feature } = makeRepo();
+  // As fetched: loose refs (or packed-refs, as git chooses).
+  assert.equal(await agreesWithGit(repo, "main", second), true);
+  assert.equal(await agreesWithGit(repo, "feature/x", feature), true);
+  assert.equal(await agreesWithGit(repo, "main", first), false);
+  assert.equal(await agreesWithGit(repo, "feature/x", second), false);
+  assert.equal(await agreesWithGit(repo, "nothing", second), false);
+  // A loose ref overrides packed-refs, which then holds an older value.
+  git(repo, "pack-refs", "--all");
+  git(repo, "update-ref", "refs/heads/main", first);
+  assert.equal(await agreesWithGit(repo, "main", first), true);
+  assert.equal(await agreesWithGit(repo, "main", second), false);
+  // Packed only.
+  git(repo, "pack-refs", "--all");
+  assert.equal(await agreesWithGit(repo, "main", first), true);
+  assert.equal(await agreesWithGit(repo, "main", second), false);
+  // Not a full object name: no.
+  assert.equal(await branchAt(repo, "main", first.slice(0, 12)), false);
+});
+
+test("a loose ref that is not a plain file is a no, never a fall back to packed-refs", async () => {
+  const { repo, second } = makeRepo();
+  git(repo, "pack-refs", "--all");
+  // packed-refs says main is at `second`; a symlink (or a symbolic ref) in its place is not read.
+  const loose = path.join(repo, "refs/heads/main");
+  symlinkSync(path.join(repo, "packed-refs"), loose);
+  assert.equal(await branchAt(repo, "main", second), false);
+  unlinkSync(loose);
+  writeFileSync(loose, "ref: refs/heads/feature/x\n");
+  assert.equal(await branchAt(repo, "main", second), false);
+  unlinkSync(loose);
+  assert.equal(await branchAt(repo, "main", second), true);
+  // No packed-refs and no loose ref: no.
+  unlinkSync(path.join(repo, "packed-refs"));
+  assert.equal(await branchAt(repo, "main", second), false);
+});
