@@ -11,7 +11,8 @@ done
 systemctl daemon-reload 2>/dev/null || true
 rm -f /usr/local/bin/agent /usr/local/bin/deploy-agent
 rm -rf "$PREFIX"
-# Code caches made by the agent itself (src/launcher/code-cache.ts): useless without the program.
+# Code caches and remembered configs made by the agent itself (src/launcher/code-cache.ts,
+# src/config/remembered.ts): useless without the program.
 rm -rf /var/cache/deploy-agent
 
 if [[ "${1:-}" == "--purge" ]]; then

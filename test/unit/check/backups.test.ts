@@ -1,4 +1,5 @@
 // The backups check: newest verified, retention respected, none at all.
+import "../scratch-state.js";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -25,7 +25,11 @@ function configWith(appLines: string): string {
 async function agent(args: string[]) {
   return execa("node", [CLI, ...args], {
     reject: false,
-    env: { DEPLOY_AGENT_STATE_DIR: path.join(dir, "state") },
+    // Its own state and cache directories: a run as root must leave the host as it found it.
+    env: {
+      DEPLOY_AGENT_STATE_DIR: path.join(dir, "state"),
+      DEPLOY_AGENT_CODE_CACHE_DIR: path.join(dir, "cache", "code"),
+    },
   });
 }
 
