@@ -8,17 +8,25 @@ const ROOTS = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgro
 
 // PIDs in the unit's cgroup and its children; empty when the cgroup does not exist (unit stopped).
 export async function cgroupPids(controlGroup: string): Promise<number[]> {
-  return (await cgroupMembers(controlGroup)) ?? [];
-}
-
-// The same, but undefined when the cgroup is not found, for a caller to whom "gone" and "empty"
-// are different answers.
-export async function cgroupMembers(controlGroup: string): Promise<number[] | undefined> {
-  if (!controlGroup) return undefined;
+  if (!controlGroup) return [];
   for (const root of ROOTS) {
     const dir = path.join(root, controlGroup);
     const pids = await readTree(dir);
     if (pids !== undefined) return [...new Set(pids)].sort((a, b) => a - b);
+  }
+  return [];
+}
+
+// Whether any process is left in the cgroup or below it, by the kernel's own count
+// (cgroup.events "populated", unified hierarchy only): undefined when that file is not found.
+export async function cgroupPopulated(controlGroup: string): Promise<boolean | undefined> {
+  if (!controlGroup) return undefined;
+  for (const root of ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]) {
+    const events = await readFile(path.join(root, controlGroup, "cgroup.events"), "utf8").catch(
+      () => undefined,
+    );
+    const populated = events && /^populated ([01])$/m.exec(events)?.[1];
+    if (populated) return populated === "1";
   }
   return undefined;
 }

@@ -6,7 +6,7 @@ import { readdir } from "node:fs/promises";
 import { constants } from "node:os";
 import type { Writable } from "node:stream";
 import { type Options as ExecaOptions, execa, type ResultPromise } from "execa";
-import { cgroupMembers } from "./cgroup.js";
+import { cgroupPopulated } from "./cgroup.js";
 import { HeadBuffer } from "./head-buffer.js";
 import { TailBuffer } from "./tail-buffer.js";
 
@@ -263,7 +263,7 @@ interface TreeEnder {
 // Signals the command's whole tree: its scope (every process in the cgroup), or its process group.
 function treeEnder(child: ResultPromise, scope: string | undefined): TreeEnder {
   const killScope = (signal: NodeJS.Signals) =>
-    void run("systemctl", ["kill", `--signal=${signal}`, "--", `${scope}.scope`], {
+    run("systemctl", ["kill", `--signal=${signal}`, "--", `${scope}.scope`], {
       reject: false,
       timeoutMs: 10_000,
     });
@@ -280,26 +280,28 @@ function treeEnder(child: ResultPromise, scope: string | undefined): TreeEnder {
     signal(signal) {
       // The command's own process group too, at once: the scope catches what left the group,
       // the group does not wait on a busy or failing systemctl.
-      if (scope) killScope(signal);
+      if (scope) void killScope(signal);
       killGroup(signal);
     },
     async endRest() {
       killGroup("SIGKILL");
       // A systemctl per hook run only when systemd's own files leave room for a survivor: most
-      // commands leave nothing, and every process started costs a deploy time.
-      if (scope && (await scopeMayHoldProcesses(scope))) killScope("SIGKILL");
+      // commands leave nothing, and every process started costs a deploy time. Awaited: when
+      // run() returns, nothing of the command may still write to what the caller uses next.
+      if (scope && (await scopeMayHoldProcesses(scope))) await killScope("SIGKILL");
     },
   };
 }
 
-// Whether the transient scope `scope` may still hold a process, read from systemd's files: no
-// when its unit file in /run/systemd/transient is gone (the unit is, and its cgroup with it), or
-// when its cgroup is there and empty. Anything unclear is a yes.
+// Whether the transient scope `scope` may still hold a process, read from systemd's and the
+// kernel's files: no when its unit file in /run/systemd/transient is gone (the unit is, and its
+// cgroup with it: a scope stays while its cgroup is populated), or when the unified hierarchy's
+// cgroup.events says "populated 0". Not cgroup.procs: before Linux 5.3 it leaves out a process
+// whose main thread exited while its other threads run on. Anything unclear is a yes.
 async function scopeMayHoldProcesses(scope: string): Promise<boolean> {
   const unit = `${scope}.scope`;
   if (!existsSync(`/run/systemd/transient/${unit}`)) return false;
-  const members = await cgroupMembers(`/system.slice/${unit}`).catch(() => undefined);
-  return members === undefined || members.length > 0;
+  return (await cgroupPopulated(`/system.slice/${unit}`)) !== false;
 }
 
 interface Collected {

@@ -62,9 +62,12 @@ export async function benchBackup(): Promise<BackupBench> {
       `apps:\n  big:\n    dir: ${dir}\n    service: big.service\n    user: root\n    group: root\n` +
         `    repo: { url: /nowhere.git }\n    database: { path: ${db}, backups: { keep: 2 } }\n`,
     );
+    // Its own directories, caches included: the bench leaves the host as it found it (machines
+    // booted later see the host's files through their overlay).
     const env = {
       DEPLOY_AGENT_STATE_DIR: path.join(dir, "state"),
       DEPLOY_AGENT_RUN_DIR: path.join(dir, "run"),
+      DEPLOY_AGENT_CODE_CACHE_DIR: path.join(dir, "cache", "code"),
     };
     const agentBackup = () => runAgentBackup(config, env);
     const sqliteBackup = (n: number, bound: number) =>

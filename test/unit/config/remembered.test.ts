@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -18,6 +19,7 @@ import { loadConfig } from "../../../src/config/load.js";
 import { parseConfigText } from "../../../src/config/parse.js";
 import { recallConfig, rememberConfig } from "../../../src/config/remembered.js";
 import type { Config } from "../../../src/config/schema.js";
+import { sha256 } from "../../../src/fs/root-cache.js";
 import { setStartCaches } from "../../../src/launcher/start-caches.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -38,9 +40,13 @@ apps:
     health: { url: "http://127.0.0.1:8000/health" }
 `;
 
+// What the launcher does at the start of a run; the cache directory is checked once per run.
+const newRun = (bundleSha256 = "a".repeat(64)) =>
+  setStartCaches({ bundleSha256, configDir: caches });
+
 beforeEach(() => {
   rmSync(caches, { recursive: true, force: true });
-  setStartCaches({ bundleSha256: "a".repeat(64), configDir: caches });
+  newRun();
 });
 
 test("the config of this text is remembered and given back as validated", () => {
@@ -55,8 +61,17 @@ test("another text, another file or another bundle is not given the remembered c
   rememberConfig(file, TEXT, config);
   // One byte changed: a comment that changes nothing is still another text.
   assert.equal(recallConfig(file, `${TEXT}#\n`), undefined);
-  assert.equal(recallConfig(path.join(dir, "other.yaml"), TEXT), undefined);
-  setStartCaches({ bundleSha256: "b".repeat(64), configDir: caches });
+  // Another file: its own slot, and the key names the path, so a slot's file moved to another's
+  // name is still not taken for it.
+  const other = path.join(dir, "other.yaml");
+  assert.equal(recallConfig(other, TEXT), undefined);
+  const [name] = readdirSync(caches);
+  renameSync(
+    path.join(caches, name ?? ""),
+    path.join(caches, `${sha256(other).slice(0, 24)}.json`),
+  );
+  assert.equal(recallConfig(other, TEXT), undefined);
+  newRun("b".repeat(64));
   assert.equal(recallConfig(file, TEXT), undefined);
 });
 
@@ -90,22 +105,38 @@ test("one others could have written is not trusted", { skip: !isRoot }, () => {
   assert.equal(recallConfig(file, TEXT), undefined);
   chownSync(cached, 0, 0);
   chmodSync(caches, 0o777);
+  newRun();
   assert.equal(recallConfig(file, TEXT), undefined);
   chmodSync(caches, 0o700);
+  newRun();
   assert.deepEqual(recallConfig(file, TEXT), config);
 });
 
-test("loadConfig gives the same config from memory as from validation, and asks the host each time", {
+test("loadConfig takes the remembered config, and asks the host each time", {
   skip: !isRoot,
 }, async () => {
   writeFileSync(file, TEXT);
   const first = await loadConfig(file);
   assert.equal(readdirSync(caches).length, 1);
-  const second = await loadConfig(file);
-  assert.deepEqual(second, first);
-  // The host's rules are not remembered: a user that does not exist is refused on a hit too.
-  const text = TEXT.replace("user: root", "user: no-such-user-here");
-  writeFileSync(file, text);
-  rememberConfig(file, text, parseConfigText(file, text));
+  assert.deepEqual(await loadConfig(file), first);
+  // What is remembered is what is used: a remembered config that differs shows through.
+  const validated = parseConfigText(file, TEXT);
+  const marked = structuredClone(validated);
+  (marked.apps.shop as { service: string }).service = "remembered.service";
+  rememberConfig(file, TEXT, marked);
+  assert.equal((await loadConfig(file)).apps[0]?.service, "remembered.service");
+  // The host's rules are not remembered: they run on the remembered config too.
+  const stranger = structuredClone(validated);
+  (stranger.apps.shop as { user: string }).user = "no-such-user-here";
+  rememberConfig(file, TEXT, stranger);
   await assert.rejects(loadConfig(file), /no such user "no-such-user-here"/);
+  // Another Node is another key (the schema's checks depend on it).
+  newRun();
+  const version = Object.getOwnPropertyDescriptor(process, "version");
+  Object.defineProperty(process, "version", { value: "v99.0.0", configurable: true });
+  try {
+    assert.equal(recallConfig(file, TEXT), undefined);
+  } finally {
+    Object.defineProperty(process, "version", version as PropertyDescriptor);
+  }
 });

@@ -90,3 +90,34 @@ test("a loose ref that is not a plain file is a no, never a fall back to packed-
   unlinkSync(path.join(repo, "packed-refs"));
   assert.equal(await branchAt(repo, "main", second), false);
 });
+
+test("packed-refs: only the line of exactly this branch counts, whatever its neighbours", async () => {
+  const { repo, first, second, feature } = makeRepo();
+  git(repo, "tag", "-a", "-m", "t", "main", second);
+  git(repo, "update-ref", "refs/heads/main-old", first);
+  git(repo, "update-ref", "refs/heads/x", feature);
+  git(repo, "update-ref", "refs/heads/feature/main", feature);
+  // A prefix and a suffix of "x" and of "main" come before them in the sorted file, and a tag
+  // named main with its peeled line.
+  git(repo, "update-ref", "refs/heads/w/x", first);
+  // A name that holds the whole ref "refs/heads/x" and sorts before it.
+  git(repo, "update-ref", "refs/heads/a/refs/heads/x", first);
+  git(repo, "pack-refs", "--all");
+  assert.equal(await agreesWithGit(repo, "x", feature), true);
+  assert.equal(await agreesWithGit(repo, "w/x", first), true);
+  assert.equal(await agreesWithGit(repo, "a/refs/heads/x", first), true);
+  assert.equal(await agreesWithGit(repo, "main", second), true);
+  assert.equal(await agreesWithGit(repo, "main-old", first), true);
+  assert.equal(await agreesWithGit(repo, "main", feature), false);
+  assert.equal(await agreesWithGit(repo, "feature/main", second), false);
+});
+
+test("a loose ref that is not exactly a full object name and a newline is a no", async () => {
+  const { repo, second } = makeRepo();
+  const loose = path.join(repo, "refs/heads/main");
+  for (const content of [`${second.slice(0, 12)}\n`, `${second}-junk\n`, `${second} x\n`]) {
+    writeFileSync(loose, content);
+    const asked = content.trim().split(/[ -]/)[0] ?? "";
+    assert.equal(await branchAt(repo, "main", asked), false, JSON.stringify(content));
+  }
+});
