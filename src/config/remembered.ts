@@ -5,10 +5,10 @@
 // A remembered config is used only when it was made by this very bundle (its SHA-256, from the
 // launcher) on this very Node (the schema checks patterns with V8's RegExp and URLs with Node's
 // parser, which change between versions) from this very file's exact text (its path and the
-// text's SHA-256), from a trusted file of root's (src/fs/root-cache.ts). Anything else, and any run the launcher gave no cache
-// directory (the daemon, a run not as root, DEPLOY_AGENT_CODE_CACHE=off), validates as usual. The
-// rules that ask the host (users, groups, other apps) are not remembered: load.ts runs them every
-// time.
+// text's SHA-256), from a trusted file of root's (src/fs/root-cache.ts). Anything else, and any
+// run the launcher gave no cache directory (the daemon, a run not as root,
+// DEPLOY_AGENT_CODE_CACHE=off), validates as usual. The rules that ask the host (users, groups,
+// other apps) are not remembered: load.ts runs them every time.
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { cacheDir, readCacheFile, sha256, writeCacheFile } from "../fs/root-cache.js";

@@ -1,7 +1,6 @@
 // Questions about commits in the bare repository: resolve a name, count commits between two.
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
 import path from "node:path";
+import { readSmallPath } from "../fs/bounded-read.js";
 import { git, gitOutput } from "./git.js";
 
 // A full object name as git prints it: SHA-1 (40) or SHA-256 (64) hex digits.
@@ -84,21 +83,16 @@ export async function branchAt(repoDir: string, branch: string, sha: string): Pr
   return false;
 }
 
-// A file of git's in the repository when it is a plain file of at most `max` bytes; "absent" when
-// there is nothing by that name; undefined when there is something else (not to be read).
+// A file of git's in the repository when it is a plain file of at most `max` bytes, read the
+// way root reads files (src/fs/bounded-read.ts: no link followed on the way, no FIFO blocked on);
+// "absent" when there is nothing by that name; undefined when there is something else.
 async function readRefFile(file: string, max: number): Promise<string | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let bytes: Buffer;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    bytes = await readSmallPath(file, max + 1);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === "ENOENT" ? "absent" : undefined;
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? "absent" : undefined;
   }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile() || stats.size > max) return undefined;
-    return await handle.readFile("latin1");
-  } finally {
-    await handle.close();
-  }
+  // More than `max`: cut short, its last line could pass for another ref.
+  return bytes.length > max ? undefined : bytes.toString("latin1");
 }

@@ -110,18 +110,21 @@ export async function run(
         })
       : undefined;
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  // When the command itself has exited, nothing of its tree may outlive it: end the rest (run()
+  // waits for that before it returns), give the pipes a moment to deliver what was written, then
+  // cut them whoever still holds them.
+  let endedRest: Promise<void> | undefined;
   const exited = new Promise<void>((resolve) =>
     child.once("exit", (code, signal) => {
       exit = { code, signal };
+      endedRest = ender.endRest();
       resolve();
     }),
   );
-  // When the command itself has exited, nothing of its tree may outlive it: end the rest, give
-  // the pipes a moment to deliver what was written, then cut them whoever still holds them.
   void exited.then(async () => {
     clearTimeout(termTimer);
     clearTimeout(killTimer);
-    await ender.endRest();
+    await endedRest;
     // The grace timer must not outlive the race: a pending timer keeps a short CLI run alive.
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([out.ended, new Promise((r) => (grace = setTimeout(r, EOF_GRACE_MS)))]);
@@ -132,6 +135,8 @@ export async function run(
   clearTimeout(termTimer);
   clearTimeout(killTimer);
   frozen?.stop();
+  // Unset when the command never started (nothing of it to end).
+  await endedRest;
   const result: RunResult = {
     command: [file, ...args].join(" "),
     exitCode: exitCodeOf(exit, settled),

@@ -157,7 +157,11 @@ describe("containing the app user and the repository", { skip: skipUnlessRoot },
         /active|activating/,
       );
     } finally {
-      await sh(machine, `rm -f ${SHOP_DB}-journal; systemctl restart shop.service`);
+      // The app may have crash-looped on its FIFO into the start limit: clear it, then start.
+      await sh(
+        machine,
+        `rm -f ${SHOP_DB}-journal; systemctl reset-failed shop.service; systemctl restart shop.service`,
+      );
     }
     await waitForHealth(machine, live);
   });

@@ -1,27 +1,16 @@
 // branchAt answers "is the branch at this commit" from git's ref files; git itself is the judge.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { branchAt } from "../../../src/git/revisions.js";
+import { gitIn } from "./git-cli.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "branch-at-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@example.com",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@example.com",
-    },
-  }).trim();
+const git = gitIn;
 
 // A bare repository with main and feature/x, each with commits, the way a fetch leaves it.
 function makeRepo(): { repo: string; first: string; second: string; feature: string } {
@@ -120,4 +109,30 @@ test("a loose ref that is not exactly a full object name and a newline is a no",
     const asked = content.trim().split(/[ -]/)[0] ?? "";
     assert.equal(await branchAt(repo, "main", asked), false, JSON.stringify(content));
   }
+});
+
+test("a packed-refs file over the size bound is not read, not read in part", async () => {
+  const { repo, first, second } = makeRepo();
+  // main is at `first`, at the end of a file of more than 2 MB; read only up to the bound, the
+  // file would end inside the line of main-old, at `second`, right after "refs/heads/main".
+  const bound = 2 * 1024 * 1024;
+  const header = "# pack-refs with: peeled fully-peeled \n";
+  const cutLine = `${second} refs/heads/main`;
+  let filler = "";
+  let i = 0;
+  const gap = () => bound + 1 - header.length - filler.length - cutLine.length;
+  while (gap() > 200) filler += `${first} refs/heads/f/${String(i++).padStart(8, "0")}\n`;
+  // The last filler line takes up exactly what is left.
+  const last = `${first} refs/heads/g/`;
+  filler += `${last}${"x".repeat(gap() - last.length - 1)}\n`;
+  assert.equal(header.length + filler.length + cutLine.length, bound + 1);
+  for (const name of readdirSync(path.join(repo, "refs/heads"))) {
+    rmSync(path.join(repo, "refs/heads", name), { recursive: true });
+  }
+  writeFileSync(
+    path.join(repo, "packed-refs"),
+    `${header}${filler}${cutLine}-old\n${first} refs/heads/main\n`,
+  );
+  assert.equal(git(repo, "rev-parse", "refs/heads/main"), first);
+  assert.equal(await branchAt(repo, "main", second), false);
 });

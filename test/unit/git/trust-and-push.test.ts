@@ -11,23 +11,13 @@ import { remoteBranchHead } from "../../../src/git/ls-remote.js";
 import { PushRejectedError, pushCommit } from "../../../src/git/push.js";
 import { isAncestor } from "../../../src/git/revisions.js";
 import { verifyCommitSignature } from "../../../src/git/signature.js";
+import { gitIn } from "./git-cli.js";
 
 let dir: string;
 let work: string;
 let remote: string;
 let local: string;
-const sh = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@example.com",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@example.com",
-    },
-  }).trim();
+const sh = gitIn;
 const commit = (message: string, ...extra: string[]) => {
   sh(work, ...extra, "commit", "-q", "--allow-empty", "-m", message);
   return sh(work, "rev-parse", "HEAD");
