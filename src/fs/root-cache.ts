@@ -11,6 +11,7 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
   statSync,
@@ -115,6 +116,7 @@ export function writeCacheFile(file: string, key: string, data: Buffer): void {
       flag: "wx",
     });
     renameSync(temp, file);
+    sweepStaleTemps(file);
   } catch (error) {
     try {
       unlinkSync(temp);
@@ -122,5 +124,37 @@ export function writeCacheFile(file: string, key: string, data: Buffer): void {
       // not created
     }
     throw error;
+  }
+}
+
+// Remove the temporary files of writes that were cut short (a power cut, a kill) beside `file`:
+// `.<name>.<pid>.tmp` of a process that no longer runs. Only when a cache is written, which is
+// rare, in a directory only root can write; best effort.
+function sweepStaleTemps(file: string): void {
+  const prefix = `.${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(path.dirname(file));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    const pid = Number(name.slice(prefix.length, -".tmp".length));
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processRuns(pid)) continue;
+    try {
+      unlinkSync(path.join(path.dirname(file), name));
+    } catch {
+      // gone already, or not ours to remove: the next write tries again
+    }
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }

@@ -23,6 +23,7 @@ import {
 } from "../release/layout.js";
 import { updateDeployment } from "../state/deployments.js";
 import { type RunAs, runAs } from "../system/accounts.js";
+import { prepareScopes } from "../system/run.js";
 import { ensureHoldDropIn } from "./hold.js";
 import { runHook } from "./hooks.js";
 
@@ -49,6 +50,8 @@ export async function buildRelease(run: DeployRun, note: (text: string) => void)
   const temp = `${BUILDING_PREFIX}${name}`;
   run.release = name;
   let cached = "";
+  // The install and migrate hooks run in scopes; their flags are found while git exports.
+  if (app.hooks.install || app.hooks.migrate) prepareScopes();
   updateDeployment(run.db, run.id, { toRelease: name });
   const owner = await runAs(app.user, app.group);
   await mkdir(layout.releases, { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {

@@ -195,6 +195,12 @@ function systemdIsPid1(): boolean {
 
 let expansion: Promise<string[]> | undefined;
 
+// Ask systemd-run's version now, while the caller waits on something else (a deploy's git export):
+// the first command run in a scope then does not wait for it.
+export function prepareScopes(): void {
+  if (systemdIsPid1()) void noExpansionFlags().catch(() => undefined);
+}
+
 // systemd-run 254 and later expand $VARIABLES in a scope's command line themselves (as the manager
 // does for ExecStart=); a hook's shell must see its command as written. Older ones do not expand,
 // and do not know the option.

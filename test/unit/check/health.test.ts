@@ -318,6 +318,29 @@ describe("probeVersions against a real HTTP server", () => {
     assert.equal(run.stdout.trim(), "4", `exit ${run.exitCode}: ${run.stderr}`);
   });
 
+  test("a probe leaves no timer behind: a bare process ends with its last answer", async () => {
+    // health.timeout is a minute; each request's timer must end with the request, not run on
+    // (a daemon holds every finished request until it fires; a CLI run would wait for it).
+    const module = new URL("../../../src/check/version-probe.js", import.meta.url).href;
+    const script = `import http from "node:http";
+      const { probeVersions } = await import(${JSON.stringify(module)});
+      const server = http.createServer((_q, res) => res.end('{"version":"x","pid":7}'));
+      await new Promise((r) => server.listen(0, "127.0.0.1", r));
+      const url = "http://127.0.0.1:" + server.address().port + "/health";
+      const app = { processes: { workers: 1 }, health: { url, version_field: "version", pid_field: "pid", requests: 6, timeout: 60000 } };
+      const probe = await probeVersions(app, "x", [7]);
+      server.close();
+      console.log(probe.answers.length);`;
+    const { execa } = await import("execa");
+    const started = performance.now();
+    const run = await execa("node", ["--input-type=module", "-e", script], {
+      reject: false,
+      timeout: 20_000,
+    });
+    assert.equal(run.stdout.trim(), "6", `exit ${run.exitCode}: ${run.stderr}`);
+    assert.ok(performance.now() - started < 10_000, "the process waited for a request's timer");
+  });
+
   test("a refused connection is a failure, not a crash", async () => {
     const closed = { ...app(2) };
     closed.health = {

@@ -140,3 +140,21 @@ test("loadConfig takes the remembered config, and asks the host each time", {
     Object.defineProperty(process, "version", version as PropertyDescriptor);
   }
 });
+
+test("a write cut short leaves a temporary file that the next write removes", () => {
+  const config = parseConfigText(file, TEXT);
+  rememberConfig(file, TEXT, config);
+  const [cached] = readdirSync(caches).filter((n) => !n.startsWith("."));
+  assert.ok(cached, "a remembered config was written");
+  // A dead writer's temp file (no process has a PID this high) and a live one's (PID 1 runs).
+  const dead = path.join(caches, `.${cached}.4194999.tmp`);
+  const live = path.join(caches, `.${cached}.1.tmp`);
+  writeFileSync(dead, "cut short");
+  writeFileSync(live, "being written");
+  rmSync(path.join(caches, cached));
+  newRun();
+  rememberConfig(file, TEXT, config);
+  assert.equal(existsSync(dead), false, "the dead writer's temp file was left");
+  assert.equal(existsSync(live), true, "a running writer's temp file was removed");
+  assert.deepEqual(recallConfig(file, TEXT), config);
+});
