@@ -13,6 +13,9 @@ export interface GitOptions {
   gid?: number;
   env?: Record<string, string>;
   input?: string;
+  // Keep at most this many bytes of each stream, from its head when keepHead (see RunOptions).
+  maxBuffer?: number;
+  keepHead?: boolean;
 }
 
 // Plumbing questions finish in milliseconds; a minute means something is wrong with the disk.
@@ -33,6 +36,8 @@ export async function git(
     input: options.input,
     uid: options.uid,
     gid: options.gid,
+    maxBuffer: options.maxBuffer,
+    keepHead: options.keepHead,
   };
   return run("git", [`--git-dir=${repoDir}`, ...args], runOptions);
 }

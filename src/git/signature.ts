@@ -39,13 +39,51 @@ export async function verifyCommitSignature(
       signer: good ? printable(`${good[1]} (${good[2]} ${good[3]})`, 300) : "a trusted key",
     };
   }
-  return { good: false, reason: signatureProblem(said) };
+  const reason = signatureProblem(said);
+  // Only ssh signatures are judged, so git says nothing about another kind: say which it is
+  // rather than "not signed".
+  if (reason === NOT_SIGNED) {
+    const kind = await signatureKind(repoDir, sha);
+    if (kind && kind !== "ssh") {
+      return {
+        good: false,
+        reason: `signed with ${kind === "openpgp" ? "an OpenPGP (GPG)" : "an X.509"} key; only ssh signatures by a key in allowed_signers are accepted`,
+      };
+    }
+  }
+  return { good: false, reason };
+}
+
+const NOT_SIGNED = "the commit is not signed";
+
+// The kind of signature the commit object carries in its gpgsig header, if any. Read from the
+// object's head only: the headers come before the message, however long that is.
+async function signatureKind(
+  repoDir: string,
+  sha: string,
+): Promise<"openpgp" | "x509" | "ssh" | undefined> {
+  const result = await git(repoDir, ["cat-file", "commit", sha], {
+    reject: false,
+    timeoutMs: VERIFY_TIMEOUT_MS,
+    maxBuffer: 64 * 1024,
+    keepHead: true,
+  });
+  if (result.exitCode !== 0) return undefined;
+  for (const line of result.stdout.split("\n")) {
+    if (line === "") break;
+    const value = /^gpgsig(?:-sha256)? (.*)$/.exec(line)?.[1]?.trim();
+    if (value === undefined) continue;
+    if (value === "-----BEGIN PGP SIGNATURE-----") return "openpgp";
+    if (value === "-----BEGIN SSH SIGNATURE-----") return "ssh";
+    if (value === "-----BEGIN SIGNED MESSAGE-----") return "x509";
+  }
+  return undefined;
 }
 
 // One line: what git and ssh-keygen found wrong.
 function signatureProblem(said: string): string {
   const text = said.trim();
-  if (text === "" || /no signature found/i.test(text)) return "the commit is not signed";
+  if (text === "" || /no signature found/i.test(text)) return NOT_SIGNED;
   if (/No principal matched/i.test(text)) {
     const key = /with (\S+ key \S+)/.exec(text)?.[1];
     return `signed by a key that is not an allowed signer${key ? ` (${key})` : ""}`;

@@ -92,6 +92,43 @@ describe("verifyCommitSignature", () => {
   });
 });
 
+test("a commit signed with GPG or X.509 is named as such, not as unsigned", async () => {
+  const signers = path.join(dir, "no_signers");
+  writeFileSync(signers, "");
+  // The signature's kind is all that is judged here, so a well-formed header is enough.
+  const signed = (begin: string, end: string, header = "gpgsig") => {
+    const tree = sh(work, "write-tree");
+    const text = `tree ${tree}\nauthor t <t@example.com> 1700000000 +0000\ncommitter t <t@example.com> 1700000000 +0000\n${header} ${begin}\n \n iQEzBAABCAAdFiEE\n ${end}\n\nsigned\n`;
+    const file = path.join(dir, "commit.txt");
+    writeFileSync(file, text);
+    const sha = sh(work, "hash-object", "-t", "commit", "-w", file);
+    sh(work, "push", "-q", local, `${sha}:refs/heads/kind-${header}-${begin.length}`);
+    return sha;
+  };
+  const pgp = signed("-----BEGIN PGP SIGNATURE-----", "-----END PGP SIGNATURE-----");
+  const x509 = signed("-----BEGIN SIGNED MESSAGE-----", "-----END SIGNED MESSAGE-----");
+  const pgp256 = signed(
+    "-----BEGIN PGP SIGNATURE-----",
+    "-----END PGP SIGNATURE-----",
+    "gpgsig-sha256",
+  );
+  for (const [sha, kind] of [
+    [pgp, "an OpenPGP \\(GPG\\) key"],
+    [x509, "an X\\.509 key"],
+    [pgp256, "an OpenPGP \\(GPG\\) key"],
+  ] as const) {
+    const verdict = await verifyCommitSignature(local, sha, signers);
+    assert.equal(verdict.good, false);
+    assert.match(verdict.good ? "" : verdict.reason, new RegExp(`^signed with ${kind}; only ssh`));
+  }
+  const unsigned = commit("still unsigned");
+  sh(work, "push", "-q", local, `${unsigned}:refs/heads/unsigned`);
+  assert.deepEqual(await verifyCommitSignature(local, unsigned, signers), {
+    good: false,
+    reason: "the commit is not signed",
+  });
+});
+
 describe("pushCommit and remoteBranchHead", () => {
   test("a new branch, a fast-forward, a refused rewind, a hook that declines", async () => {
     sh(work, "checkout", "-q", "main");
