@@ -1,8 +1,11 @@
 // Custom checks (`checks:` in the config): any command, Nagios plugins unchanged, judged by the
 // plugin contract: exit 0/1/2/3 is ok/warning/critical/unknown and the first line of output the
 // summary. Each runs as the app user (or the user it names, root only when it says so), in the
-// live release, with a clean environment, in a systemd scope of its own: at `timeout` the whole
-// tree it started is ended, a child that holds its output and a daemonised leftover alike.
+// live release, with a clean environment, in a transient systemd service of its own: at `timeout`
+// the whole tree it started is ended, a child that holds its output and a daemonised leftover
+// alike. A service, not a scope: systemd starts it, so under the daemon a plugin does not inherit
+// the daemon's sandbox (no-new-privileges, its capability bounding set) and one that needs a file
+// capability or setuid (check_icmp, check_dhcp) works on the schedule as from `agent check`.
 import { randomBytes } from "node:crypto";
 import type { AppConfig, CustomCheckConfig } from "../config/schema.js";
 import { clip, printable } from "../output/sanitize.js";
@@ -23,7 +26,7 @@ const SUMMARY_LENGTH = 300;
 const LONG_TEXT_LINES = 20;
 const MAX_PERFDATA = 4096;
 
-// The prefix of the scopes this app's custom checks run in (the dot cannot occur in an app name).
+// The prefix of the units this app's custom checks run in (the dot cannot occur in an app name).
 export function checkScopePrefix(app: string): string {
   return `deploy-agent-check-${app}.`;
 }
@@ -53,6 +56,7 @@ export function customCheck(config: CustomCheckConfig): Check {
         maxBuffer: MAX_OUTPUT,
         keepHead: true,
         scope: `${checkScopePrefix(ctx.app.name)}${config.name}.${randomBytes(4).toString("hex")}`,
+        asService: true,
       });
       return judgePlugin(config, user.name, result);
     },

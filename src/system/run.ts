@@ -44,6 +44,15 @@ export interface RunOptions {
   // behind, even a descendant that started a session of its own (setsid, a daemonising hook), is
   // in that cgroup and is killed with it. Without systemd (unit tests) the process group is used.
   scope?: string;
+  // With `scope`: that unit is a service systemd itself starts (`systemd-run --pipe --wait`), not a
+  // scope under this process. The command then runs outside whatever sandbox this process has
+  // (the daemon's NoNewPrivileges=, capability bounding set and read-only file system) exactly as
+  // from a root shell: a Nagios plugin that gains a file capability or setuid (check_icmp,
+  // check_dhcp) works on the daemon's schedule as it does from `agent check`. Its environment is
+  // the service manager's plus `env` (which must not hold secrets: a unit's properties are
+  // readable by every local user); stallLimitMs and onStdin, which need the command as our
+  // own child, are not for it.
+  asService?: boolean;
   // After SIGTERM on time-out, SIGKILL this much later (default 5 s).
   killAfterMs?: number;
 }
@@ -82,12 +91,15 @@ export async function run(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const started = performance.now();
-  const scope = options.scope && systemdIsPid1() ? options.scope : undefined;
-  const [spawnFile, spawnArgs] = scope
-    ? [SYSTEMD_RUN, [...(await noExpansionFlags()), ...scopeArgs(scope, file, args, options)]]
+  const unit: TransientUnit | undefined =
+    options.scope && systemdIsPid1()
+      ? { name: options.scope, type: options.asService ? "service" : "scope" }
+      : undefined;
+  const [spawnFile, spawnArgs] = unit
+    ? [SYSTEMD_RUN, transientArgs(unit, await systemdRunVersion(), file, args, options)]
     : [file, args];
-  const child = execa(spawnFile, spawnArgs, execaOptions(options, !scope));
-  const ender = treeEnder(child, scope);
+  const child = execa(spawnFile, spawnArgs, execaOptions(options, !unit));
+  const ender = treeEnder(child, unit);
   if (options.onStdin && child.stdin) options.onStdin(child.stdin, (s) => ender.signal(s));
   const out = collect(child, options);
   const killAfterMs = options.killAfterMs ?? DEFAULT_KILL_AFTER_MS;
@@ -193,41 +205,66 @@ function systemdIsPid1(): boolean {
   return existsSync("/run/systemd/system");
 }
 
-let expansion: Promise<string[]> | undefined;
+let version: Promise<number> | undefined;
 
 // Ask systemd-run's version now, while the caller waits on something else (a deploy's git export):
 // the first command run in a scope then does not wait for it.
 export function prepareScopes(): void {
-  if (systemdIsPid1()) void noExpansionFlags().catch(() => undefined);
+  if (systemdIsPid1()) void systemdRunVersion().catch(() => undefined);
 }
 
-// systemd-run 254 and later expand $VARIABLES in a scope's command line themselves (as the manager
-// does for ExecStart=); a hook's shell must see its command as written. Older ones do not expand,
-// and do not know the option.
-function noExpansionFlags(): Promise<string[]> {
-  expansion ??= run(SYSTEMD_RUN, ["--version"], { reject: false, timeoutMs: 10_000 }).then(
-    (result) => {
-      const version = Number(/^systemd (\d+)/.exec(result.stdout)?.[1] ?? 0);
-      return version >= 254 ? ["--expand-environment=no"] : [];
-    },
+function systemdRunVersion(): Promise<number> {
+  version ??= run(SYSTEMD_RUN, ["--version"], { reject: false, timeoutMs: 10_000 }).then((result) =>
+    Number(/^systemd (\d+)/.exec(result.stdout)?.[1] ?? 0),
   );
-  return expansion;
+  return version;
 }
 
-// `systemd-run --scope` runs the command itself (stdio stays ours) inside a new scope unit. It is
-// started as root and setpriv(1) then becomes the user inside the scope: with no supplementary
+// A transient unit a command runs in: a scope (the command is our child) or a service (systemd's).
+export interface TransientUnit {
+  name: string;
+  type: "scope" | "service";
+}
+
+// The systemd-run arguments that run `file args` in `unit`, as the command would run on its own.
+//
+// `--scope`: systemd-run runs the command itself (stdio stays ours) inside a new scope unit.
+// `--pipe --wait`: systemd runs it as a service, handed our stdio, and systemd-run waits for the
+// unit to end and exits with the command's own exit status.
+// Either way it is started as root and setpriv(1) then becomes the user: with no supplementary
 // groups (root's group 0 must not come along into a hook), and the same way whatever systemd-run's
 // own handling of --uid does in a given version. RuntimeMaxSec is a backstop for when this
-// process dies before it could end the scope.
-function scopeArgs(unit: string, file: string, args: string[], options: RunOptions): string[] {
+// process dies before it could end the unit.
+//
+// The command line must reach the command as written ($HOME in a hook is its shell's to expand).
+// The manager expands $VARIABLES in a service's command line, and systemd-run 254 and later in a
+// scope's too, unless told not to (--expand-environment=no, 254 and later); before 254 a
+// service's "$" is written "$$", the manager's escape for a literal dollar.
+export function transientArgs(
+  unit: TransientUnit,
+  systemdVersion: number,
+  file: string,
+  args: string[],
+  options: Pick<RunOptions, "timeoutMs" | "killAfterMs" | "uid" | "gid" | "env">,
+): string[] {
   const budget = (options.timeoutMs ?? 3_600_000) + (options.killAfterMs ?? DEFAULT_KILL_AFTER_MS);
   const scopeArgv = [
-    "--scope",
+    ...(systemdVersion >= 254 ? ["--expand-environment=no"] : []),
+    ...(unit.type === "scope"
+      ? ["--scope"]
+      : [
+          "--pipe",
+          "--wait",
+          // Started means exec(2) succeeded: a missing setpriv fails the start, not the check.
+          "--service-type=exec",
+          "--same-dir",
+          ...Object.entries(options.env ?? {}).map(([key, value]) => `--setenv=${key}=${value}`),
+        ]),
     "--quiet",
     "--collect",
-    `--unit=${unit}`,
+    `--unit=${unit.name}`,
     `--property=RuntimeMaxSec=${Math.ceil(budget / 1000) + 30}`,
-    // When that backstop stops the scope, SIGKILL follows SIGTERM as our own time-out would have,
+    // When that backstop stops the unit, SIGKILL follows SIGTERM as our own time-out would have,
     // not after systemd's default 90 s.
     `--property=TimeoutStopSec=${Math.ceil((options.killAfterMs ?? DEFAULT_KILL_AFTER_MS) / 1000)}s`,
   ];
@@ -241,7 +278,12 @@ function scopeArgs(unit: string, file: string, args: string[], options: RunOptio
           "--",
         ]
       : [];
-  return [...scopeArgv, "--", ...become, file, ...args];
+  const argv = [...become, file, ...args];
+  const escaped =
+    unit.type === "service" && systemdVersion < 254
+      ? argv.map((arg) => arg.replaceAll("$", "$$$$"))
+      : argv;
+  return [...scopeArgv, "--", ...escaped];
 }
 
 // What execa is told. `detached` makes the command the leader of a new process group and
@@ -271,10 +313,11 @@ interface TreeEnder {
   endRest(): Promise<void>;
 }
 
-// Signals the command's whole tree: its scope (every process in the cgroup), or its process group.
-function treeEnder(child: ResultPromise, scope: string | undefined): TreeEnder {
+// Signals the command's whole tree: its unit (every process in the cgroup), or its process group.
+function treeEnder(child: ResultPromise, unit: TransientUnit | undefined): TreeEnder {
+  const unitName = unit && `${unit.name}.${unit.type}`;
   const killScope = (signal: NodeJS.Signals) =>
-    run("systemctl", ["kill", `--signal=${signal}`, "--", `${scope}.scope`], {
+    run("systemctl", ["kill", `--signal=${signal}`, "--", unitName ?? ""], {
       reject: false,
       timeoutMs: 10_000,
     });
@@ -291,26 +334,28 @@ function treeEnder(child: ResultPromise, scope: string | undefined): TreeEnder {
     signal(signal) {
       // The command's own process group too, at once: the scope catches what left the group,
       // the group does not wait on a busy or failing systemctl.
-      if (scope) void killScope(signal);
-      killGroup(signal);
+      if (unitName) void killScope(signal);
+      // A service's systemd-run (our child) waits for the unit to end and then says how the
+      // command ended: it is killed only when the unit would not end (SIGKILL).
+      if (unit?.type !== "service" || signal === "SIGKILL") killGroup(signal);
     },
     async endRest() {
       killGroup("SIGKILL");
       // A systemctl per hook run only when systemd's own files leave room for a survivor: most
       // commands leave nothing, and every process started costs a deploy time. Awaited: when
       // run() returns, nothing of the command may still write to what the caller uses next.
-      if (scope && (await scopeMayHoldProcesses(scope))) await killScope("SIGKILL");
+      if (unitName && (await unitMayHoldProcesses(unitName))) await killScope("SIGKILL");
     },
   };
 }
 
-// Whether the transient scope `scope` may still hold a process, read from systemd's and the
-// kernel's files: no when its unit file in /run/systemd/transient is gone (the unit is, and its
-// cgroup with it: a scope stays while its cgroup is populated), or when the unified hierarchy's
-// cgroup.events says "populated 0". Not cgroup.procs: before Linux 5.3 it leaves out a process
-// whose main thread exited while its other threads run on. Anything unclear is a yes.
-async function scopeMayHoldProcesses(scope: string): Promise<boolean> {
-  const unit = `${scope}.scope`;
+// Whether the transient unit `unit` (NAME.scope, NAME.service) may still hold a process, read
+// from systemd's and the kernel's files: no when its unit file in /run/systemd/transient is gone
+// (the unit is, and its cgroup with it: a unit stays while its cgroup is populated), or when the
+// unified hierarchy's cgroup.events says "populated 0". Not cgroup.procs: before Linux 5.3 it
+// leaves out a process whose main thread exited while its other threads run on. Anything
+// unclear is a yes.
+async function unitMayHoldProcesses(unit: string): Promise<boolean> {
   if (!existsSync(`/run/systemd/transient/${unit}`)) return false;
   return (await cgroupPopulated(`/system.slice/${unit}`)) !== false;
 }

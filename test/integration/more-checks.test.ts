@@ -41,6 +41,7 @@ const ENV_FILE = `${SHARED}/.env`;
 // Where the plugin script records each run, to prove when it ran and when it did not.
 const QUEUE_RUNS = "/var/log/check_queue.runs";
 const LOG_WINDOW_S = 10;
+const CHECK_ICMP = "/usr/lib/nagios/plugins/check_icmp";
 
 // A queue plugin as a team writes one: a shell script with the Nagios contract.
 const QUEUE_PLUGIN = `#!/bin/sh
@@ -68,6 +69,13 @@ const MORE: ConfigObject = {
   checks: [
     { name: "procs", command: "/usr/lib/nagios/plugins/check_procs -C gunicorn -c 4:4" },
     { name: "queue", command: "/usr/local/bin/check_queue", user: "root", timeout: "5s" },
+    // A plugin that needs its file capability (cap_net_raw), which the daemon's sandbox would
+    // withhold; the shell variable proves the command reaches sh as written ($ not expanded by
+    // systemd on the way).
+    {
+      name: "ping",
+      command: `app=shop; [ "$app" = "$DEPLOY_AGENT_APP" ] && ${CHECK_ICMP} -H 127.0.0.1`,
+    },
   ],
 };
 
@@ -148,6 +156,7 @@ describe("more checks: endpoints, env_file, logs and Nagios plugins", { skip }, 
         "logs",
         "procs",
         "queue",
+        "ping",
       ],
     );
     assert.equal(checkOf(report, "endpoints").summary, "/login 200, /api/orders 401");
@@ -156,6 +165,9 @@ describe("more checks: endpoints, env_file, logs and Nagios plugins", { skip }, 
     const procs = checkOf(report, "procs");
     assert.match(procs.summary, /^PROCS OK: 4 processes with command name 'gunicorn'/);
     assert.equal(procs.details.user, "www-data");
+    const ping = checkOf(report, "ping");
+    assert.match(ping.summary, /^OK - 127\.0\.0\.1/);
+    assert.equal(ping.details.user, "www-data");
     const queue = checkOf(report, "queue");
     assert.equal(queue.summary, "QUEUE OK: 0 jobs stuck");
     assert.equal(queue.details.user, "root");
@@ -165,7 +177,7 @@ describe("more checks: endpoints, env_file, logs and Nagios plugins", { skip }, 
     // The human table shows them by name too.
     const table = await machine.exec(["agent", "check"]);
     assert.equal(table.exitCode, 0, table.stdout);
-    for (const name of ["endpoints", "env_file", "logs", "procs", "queue"]) {
+    for (const name of ["endpoints", "env_file", "logs", "procs", "queue", "ping"]) {
       assert.match(table.stdout, new RegExp(`^${name}\\s+ok\\s`, "m"));
     }
     assert.ok(sha);
@@ -353,6 +365,7 @@ describe("more checks: endpoints, env_file, logs and Nagios plugins", { skip }, 
     const token = randomBytes(24).toString("hex");
     await writeConfig({ schedule: "*/3 * * * * *" }, { http: { listen: "127.0.0.1:9107" } });
     await machine.writeFile(TOKEN_FILE, `${token}\n`, 0o600);
+    const runsBeforeDaemon = await machine.readFile(QUEUE_RUNS);
     await sh(`for unit in ${GUEST_REPO}/units/*.service; do install -m 0644 "$unit" /etc/systemd/system/; done
       systemctl daemon-reload
       systemctl start ${UNIT}`);
@@ -364,8 +377,17 @@ describe("more checks: endpoints, env_file, logs and Nagios plugins", { skip }, 
         "an ok scheduled check",
       );
       assert.ok(ok);
+      // The scheduled plugin wrote its record in /var/log, read-only inside the daemon's sandbox:
+      // it ran as a unit of systemd's (which also makes the hold's "no plugin ran" below mean it).
+      assert.notEqual(
+        await machine.readFile(QUEUE_RUNS),
+        runsBeforeDaemon,
+        "the schedule ran no plugin",
+      );
       const metrics = (await http(machine, "GET", "/metrics")).body;
-      for (const name of ["endpoints", "env_file", "logs", "procs", "queue"]) {
+      // ping among them: a plugin needing a file capability works on the daemon's schedule too
+      // (it runs as a service of systemd's, not inside the daemon's sandbox).
+      for (const name of ["endpoints", "env_file", "logs", "procs", "queue", "ping"]) {
         assert.match(
           metrics,
           new RegExp(`deploy_agent_check_status\\{app="shop",check="${name}"\\} 0`),
