@@ -218,38 +218,22 @@ test("a transient unit's command line reaches the command as written, whatever s
   const opts = { uid: 33, gid: 33, timeoutMs: 10_000, killAfterMs: 500, env: { USER: "www-data" } };
   const after = (argv: string[]) => argv.slice(argv.indexOf("--") + 1);
   const setpriv = ["setpriv", "--reuid=33", "--regid=33", "--clear-groups", "--"];
+  const argsFor = (type: "service" | "scope", version: number) =>
+    transientArgs({ name: "c.1", type }, version, command[0] ?? "", command.slice(1), opts);
   // systemd 252 (Debian 12): the manager expands $ in a service's command line, so it is doubled;
   // a scope's systemd-run does not expand, so nothing is.
-  const service252 = transientArgs(
-    { name: "c.1", type: "service" },
-    252,
-    command[0] ?? "",
-    command.slice(1),
-    opts,
-  );
+  const service252 = argsFor("service", 252);
   assert.deepEqual(after(service252), [...setpriv, "/bin/sh", "-c", 'echo "$$HOME costs $$$$5"']);
   assert.ok(!service252.includes("--expand-environment=no"));
   assert.ok(service252.includes("--pipe") && service252.includes("--wait"));
   assert.ok(service252.includes("--setenv=USER=www-data"));
-  const scope252 = transientArgs(
-    { name: "c.1", type: "scope" },
-    252,
-    command[0] ?? "",
-    command.slice(1),
-    opts,
-  );
+  const scope252 = argsFor("scope", 252);
   assert.deepEqual(after(scope252), [...setpriv, ...command]);
   assert.ok(scope252.includes("--scope") && !scope252.includes("--pipe"));
   assert.ok(!scope252.some((a) => a.startsWith("--setenv")), "a scope inherits our environment");
   // 254 and later: told not to expand, for both kinds.
   for (const type of ["service", "scope"] as const) {
-    const argv = transientArgs(
-      { name: "c.1", type },
-      254,
-      command[0] ?? "",
-      command.slice(1),
-      opts,
-    );
+    const argv = argsFor(type, 254);
     assert.ok(argv.includes("--expand-environment=no"), type);
     assert.deepEqual(after(argv), [...setpriv, ...command], type);
   }
